@@ -1,0 +1,1 @@
+"""ccsec: the one command-line entry point that wires the baseline's parts together."""

@@ -1,0 +1,203 @@
+"""Run a Pulumi Python program offline under the SDK's mock engine and record what it registered.
+
+This is the official unit-test mechanism (`pulumi.runtime.set_mocks`): the real program runs, the
+real pulumi_openstack classes serialise their inputs (so a misspelled argument fails here), but no
+cloud is called. Our monitor subclass keeps every registration — type, name, parent, inputs with
+their secretness — and the stack's exports, which is what `ccsec plan` and the policy pack need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import runpy
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_in_stack
+
+from ccsec.resources import RegisteredResource
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class ProgramError(Exception):
+    """The program failed under the mock engine (bad config, bad argument, exception)."""
+
+
+@dataclass(frozen=True)
+class MockRun:
+    stack: str
+    project: str
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+
+
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """Plain value plus whether it (or anything inside it) was a Pulumi secret."""
+    if rpc.is_rpc_secret(value):
+        inner, _ = _unwrap(rpc.unwrap_rpc_secret(value))
+        return inner, True
+    if isinstance(value, dict):
+        out, secret = {}, False
+        for key, item in value.items():
+            out[key], item_secret = _unwrap(item)
+            secret = secret or item_secret
+        return out, secret
+    if isinstance(value, list):
+        items = [_unwrap(item) for item in value]
+        return [i for i, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _openssh_keypair() -> tuple[str, str, str]:
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return private, public, pem
+
+
+class OpenStackMocks(pulumi.runtime.Mocks):
+    """Fills in the outputs a real OpenStack/TLS provider would compute, deterministically by name."""
+
+    def __init__(self) -> None:
+        self.subnet_cidrs: dict[str, ipaddress.IPv4Network] = {}
+        self.next_host: dict[str, int] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}/{args.name}"))
+        state = dict(args.inputs)
+        typ = args.typ
+        if typ == "openstack:networking/subnet:Subnet":
+            self.subnet_cidrs[rid] = ipaddress.IPv4Network(args.inputs["cidr"])
+        elif typ == "openstack:networking/port:Port":
+            state["allFixedIps"] = [self._allocate(ip.get("subnetId", "")) for ip in args.inputs.get("fixedIps", [])]
+        elif typ == "tls:index/privateKey:PrivateKey":
+            private, public, pem = _openssh_keypair()
+            state.update(privateKeyOpenssh=private, publicKeyOpenssh=public, privateKeyPem=pem)
+        elif typ == "tls:index/selfSignedCert:SelfSignedCert":
+            state["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+        elif typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[: int(args.inputs.get("length", 32))]
+        elif typ == "openstack:keymanager/secretV1:SecretV1":
+            state["secretRef"] = f"https://barbican.mock/v1/secrets/{rid}"
+        elif typ == "openstack:keymanager/containerV1:ContainerV1":
+            state["containerRef"] = f"https://barbican.mock/v1/containers/{rid}"
+        elif typ == "openstack:identity/applicationCredential:ApplicationCredential":
+            state["secret"] = hashlib.sha256(f"secret/{args.name}".encode()).hexdigest()
+        elif typ == "openstack:loadbalancer/loadBalancer:LoadBalancer":
+            state.update(vipPortId=f"{rid}-vip-port", vipAddress="10.0.0.10")
+        elif typ == "openstack:networking/floatingIp:FloatingIp":
+            state["address"] = "203.0.113." + str(int(hashlib.sha256(args.name.encode()).hexdigest(), 16) % 250 + 1)
+        return rid, state
+
+    def _allocate(self, subnet_id: str) -> str:
+        network = self.subnet_cidrs.get(subnet_id)
+        if network is None:
+            return "0.0.0.0"  # noqa: S104 - an unknown subnet in a foreign program; not a listen address
+        index = self.next_host.get(subnet_id, 10) + 1
+        self.next_host[subnet_id] = index
+        return str(network.network_address + index)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, keeping each registration as a RegisteredResource."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.records: list[RegisteredResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.secret_outputs: set[str] = set()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs, secret_keys = {}, set()
+            for key, value in (raw or {}).items():
+                inputs[key], secret = _unwrap(value)
+                if secret:
+                    secret_keys.add(key)
+            self.records.append(
+                RegisteredResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    inputs=inputs,
+                    secret_inputs=frozenset(secret_keys),
+                    custom=bool(request.custom),
+                    provider=request.provider or "",
+                    dependencies=tuple(request.dependencies),
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if f"::{STACK_TYPE}::" in request.urn:
+            raw = rpc.deserialize_properties(request.outputs, keep_unknowns=True) or {}
+            for key, value in raw.items():
+                self.stack_outputs[key], secret = _unwrap(value)
+                if secret:
+                    self.secret_outputs.add(key)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(
+    program: Path,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | tuple[str, ...] = (),
+    project: str = "ccaas-baseline",
+) -> MockRun:
+    """Execute `program` (a file, or a directory with __main__.py) with the stack's config, offline."""
+    path = program / "__main__.py" if program.is_dir() else program
+    if not path.is_file():
+        raise ProgramError(f"program {program} not found (give a .py file or a directory with __main__.py)")
+    mocks = OpenStackMocks()
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        # set_mocks creates and finishes a root Stack at once; the program's exports need a Stack that
+        # finishes after the program, as under the CLI, so run_in_stack makes that one.
+        runtime_settings.ROOT.set(None)
+
+        def execute() -> None:
+            runpy.run_path(str(path), run_name="__main__")
+
+        saved_path = list(sys.path)
+        sys.path.insert(0, str(path.parent))
+        try:
+            loop.run_until_complete(run_in_stack(execute))
+        finally:
+            sys.path[:] = saved_path
+    except pulumi.RunError as error:
+        raise ProgramError(str(error)) from None
+    except Exception as error:  # the program's own bug or a bad resource argument
+        raise ProgramError(f"{type(error).__name__}: {error}") from error
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return MockRun(stack, project, monitor.records, monitor.stack_outputs, frozenset(monitor.secret_outputs))

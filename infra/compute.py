@@ -1,0 +1,158 @@
+"""Hardened clusters: per role a server group (anti-affinity) and its hosts.
+
+Each host boots from an encrypted volume, gets its own ED25519 host key from pulumi-tls (pinned by
+clients, so no trust-on-first-use), config drive on, classification tags, and user-data rendered
+from infra/templates. Only the bastion gets a floating IP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+import pulumi_random as random
+import pulumi_tls as tls
+
+from infra.config import STATEFUL_ROLES, RoleSpec, StackConfig
+from infra.firewall import Firewall
+from infra.network import NetworkZones
+from infra.storage import encrypted_volume
+from infra.userdata import HostIdentity, HostSecrets, render_user_data
+
+
+@dataclass
+class Host:
+    """What other components and stack outputs need to know about one host."""
+
+    name: str
+    role: str
+    instance: openstack.compute.Instance
+    port: openstack.networking.Port
+    ip: pulumi.Output[str]
+    host_public_key: pulumi.Output[str]
+
+
+def host_metadata(cfg: StackConfig, role: str) -> dict[str, str]:
+    """Tags every instance carries; policies and auditors read them."""
+    metadata = {
+        "owner": cfg.owner,
+        "environment": cfg.environment,
+        "role": role,
+        "data_classification": cfg.data_classification,
+        "pci_scope": "true" if role in ("payment", "app") else "false",
+        "stack": cfg.stack,
+    }
+    if role in STATEFUL_ROLES:
+        metadata["backup_diff_minutes"] = str(cfg.backup.diff_minutes)
+        metadata["backup_full_days"] = str(cfg.backup.full_days)
+    return metadata
+
+
+class Cluster(pulumi.ComponentResource):
+    """All hosts of one role; `hosts` lists them in index order."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        spec: RoleSpec,
+        zones: NetworkZones,
+        firewall: Firewall,
+        backup_env: pulumi.Output[dict[str, str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("ccaas:compute:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.server_group = openstack.compute.ServerGroup(
+            f"{name}-group", name=f"{cfg.stack}-{spec.role}", policies="anti-affinity", region=cfg.region, opts=child
+        )
+        self.hosts = [self._host(cfg, spec, index, zones, firewall, backup_env) for index in range(1, spec.count + 1)]
+        if spec.role == "bastion":
+            self.floating_ips = [
+                openstack.networking.FloatingIp(
+                    f"{host.name}-fip",
+                    pool=cfg.network.floating_ip_pool,
+                    port_id=host.port.id,
+                    description=f"bastion: {host.name} administrator entry point",
+                    tags=["ccaas-role=bastion", f"ccaas-stack={cfg.stack}"],
+                    region=cfg.region,
+                    opts=child,
+                )
+                for host in self.hosts
+            ]
+        self.register_outputs({"hosts": [h.name for h in self.hosts]})
+
+    def _host(
+        self,
+        cfg: StackConfig,
+        spec: RoleSpec,
+        index: int,
+        zones: NetworkZones,
+        firewall: Firewall,
+        backup_env: pulumi.Output[dict[str, str]] | None,
+    ) -> Host:
+        hostname = f"{cfg.stack}-{spec.role}-{index}"
+        child = pulumi.ResourceOptions(parent=self)
+        host_key = tls.PrivateKey(f"{hostname}-hostkey", algorithm="ED25519", opts=child)
+        port = openstack.networking.Port(
+            f"{hostname}-port",
+            name=hostname,
+            network_id=zones.networks[spec.zone].id,
+            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=zones.subnets[spec.zone].id)],
+            security_group_ids=[firewall.groups[spec.role].id],
+            admin_state_up=True,
+            region=cfg.region,
+            tags=[f"ccaas-role={spec.role}", f"ccaas-stack={cfg.stack}"],
+            opts=child,
+        )
+        boot = encrypted_volume(f"{hostname}-boot", cfg, spec.boot_volume_gb, "boot", self, image_id=cfg.image)
+        luks_key: pulumi.Output[str] = pulumi.Output.from_input("")
+        if spec.role == "recordings":
+            luks_key = random.RandomPassword(f"{hostname}-luks-key", length=64, special=False, opts=child).result
+        # Always a secret: it carries the host's private key (and, per role, LUKS and backup keys).
+        user_data = pulumi.Output.secret(
+            pulumi.Output.all(
+                host_key.private_key_openssh,
+                host_key.public_key_openssh,
+                luks_key,
+                backup_env if backup_env is not None else {},
+            ).apply(
+                lambda values: render_user_data(
+                    cfg,
+                    spec.role,
+                    hostname,
+                    HostIdentity(values[0], values[1]),
+                    HostSecrets(luks_key=values[2], backup_env=dict(values[3])),
+                )
+            )
+        )
+        instance = openstack.compute.Instance(
+            hostname,
+            name=hostname,
+            flavor_name=spec.flavor,
+            block_devices=[
+                openstack.compute.InstanceBlockDeviceArgs(
+                    source_type="volume",
+                    destination_type="volume",
+                    uuid=boot.id,
+                    boot_index=0,
+                    delete_on_termination=False,
+                )
+            ],
+            networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
+            config_drive=True,
+            scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=self.server_group.id)],
+            metadata=host_metadata(cfg, spec.role),
+            tags=[f"ccaas-role={spec.role}", f"ccaas-stack={cfg.stack}", f"environment={cfg.environment}"],
+            user_data=user_data,
+            region=cfg.region,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[boot]),
+        )
+        if spec.data_volume_gb > 0:
+            data = encrypted_volume(f"{hostname}-data", cfg, spec.data_volume_gb, f"{spec.role} data", self)
+            openstack.compute.VolumeAttach(
+                f"{hostname}-data-attach", instance_id=instance.id, volume_id=data.id, region=cfg.region, opts=child
+            )
+        ip = port.all_fixed_ips.apply(lambda ips: ips[0] if ips else "")
+        return Host(hostname, spec.role, instance, port, ip, host_key.public_key_openssh)

@@ -1,0 +1,82 @@
+"""Identity: operator and auditor roles, and narrowly scoped, expiring backup credentials.
+
+Backup agents authenticate with application credentials that can only touch the backup
+containers in Swift (Keystone access rules) and expire, so a stolen host key can't reach the rest
+of the cloud, and a forgotten credential stops working on its own.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_openstack as openstack
+import pulumi_random as random
+
+from infra.config import StackConfig
+
+SWIFT_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+
+
+def swift_access_rules(containers: list[str]) -> list[openstack.identity.ApplicationCredentialAccessRuleArgs]:
+    """Access rules allowing object operations inside the named containers only."""
+    rules = []
+    for container in containers:
+        for method in SWIFT_METHODS:
+            for path in (f"/v1/*/{container}", f"/v1/*/{container}/**"):
+                rules.append(
+                    openstack.identity.ApplicationCredentialAccessRuleArgs(
+                        service="object-store", method=method, path=path
+                    )
+                )
+    return rules
+
+
+class Access(pulumi.ComponentResource):
+    """Roles for people and credentials for machines."""
+
+    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ccaas:identity:Access", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.operator_role = openstack.identity.Role(f"{name}-operator", name=f"{cfg.stack}-operator", opts=child)
+        self.auditor_role = openstack.identity.Role(f"{name}-auditor", name=f"{cfg.stack}-auditor", opts=child)
+        containers = [cfg.storage.backup_container, cfg.storage.offsite_container]
+        self.backup_credentials = {
+            role: openstack.identity.ApplicationCredential(
+                f"{name}-{role}-backup",
+                name=f"{cfg.stack}-{role}-backup",
+                description=f"backup agent on {role} hosts: Swift backup containers only",
+                unrestricted=False,
+                expires_at=cfg.backup.credential_expires_at,
+                roles=["member"],
+                access_rules=swift_access_rules(containers),
+                region=cfg.region,
+                opts=child,
+            )
+            for role in ("db", "recordings")
+            if cfg.cluster[role].count > 0
+        }
+        # The restic / pgBackRest repository key: generated, never typed by a person, a secret end to end.
+        self.repository_keys = {
+            role: random.RandomPassword(f"{name}-{role}-repo-key", length=48, special=False, opts=child)
+            for role in self.backup_credentials
+        }
+        self.register_outputs({})
+
+    def backup_env(self, cfg: StackConfig, role: str) -> pulumi.Output[dict[str, str]]:
+        """Environment the backup agent reads (written 0600 by cloud-init); a secret as a whole."""
+        credential = self.backup_credentials[role]
+        return pulumi.Output.secret(
+            pulumi.Output.all(credential.id, credential.secret, self.repository_keys[role].result).apply(
+                lambda values: {
+                    "OS_AUTH_TYPE": "v3applicationcredential",
+                    "OS_AUTH_URL": cfg.backup.swift_auth_url,
+                    "OS_APPLICATION_CREDENTIAL_ID": values[0],
+                    "OS_APPLICATION_CREDENTIAL_SECRET": values[1],
+                    "OS_REGION_NAME": cfg.region,
+                    "RESTIC_PASSWORD": values[2],
+                    "CCAAS_BACKUP_CONTAINER": cfg.storage.backup_container,
+                    "CCAAS_OFFSITE_CONTAINER": cfg.storage.offsite_container,
+                    "CCAAS_BACKUP_DIFF_MINUTES": str(cfg.backup.diff_minutes),
+                    "CCAAS_BACKUP_FULL_DAYS": str(cfg.backup.full_days),
+                }
+            )
+        )

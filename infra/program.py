@@ -1,0 +1,48 @@
+"""The whole baseline: wires the components together and exports what operators need."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.backup_store import BackupStore
+from infra.compute import Cluster, Host
+from infra.config import STATEFUL_ROLES, StackConfig
+from infra.firewall import Firewall
+from infra.identity import Access
+from infra.network import NetworkZones
+from infra.tls import TlsTermination
+
+
+def known_hosts_line(name: str, ip: str, public_key: str) -> str:
+    """One OpenSSH known_hosts line pinning a host by name and address."""
+    key_type, key_body = public_key.split()[:2]
+    return f"{name},{ip} {key_type} {key_body}"
+
+
+def build(cfg: StackConfig) -> dict[str, object]:
+    """Declare every resource of the stack; returns the components for tests and exports outputs."""
+    zones = NetworkZones(f"{cfg.stack}-net", cfg)
+    firewall = Firewall(f"{cfg.stack}-fw", cfg)
+    store = BackupStore(f"{cfg.stack}-backups", cfg)
+    access = Access(f"{cfg.stack}-iam", cfg)
+    clusters: dict[str, Cluster] = {}
+    for spec in cfg.roles():
+        env = access.backup_env(cfg, spec.role) if spec.role in STATEFUL_ROLES else None
+        clusters[spec.role] = Cluster(f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env)
+    termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts)
+
+    hosts: list[Host] = [host for cluster in clusters.values() for host in cluster.hosts]
+    known_hosts = pulumi.Output.all(*[pulumi.Output.all(h.name, h.ip, h.host_public_key) for h in hosts]).apply(
+        lambda rows: "".join(known_hosts_line(*row) + "\n" for row in rows)
+    )
+    pulumi.export("known_hosts", pulumi.Output.secret(known_hosts))
+    pulumi.export(
+        "hosts",
+        pulumi.Output.all(*[pulumi.Output.all(h.name, h.role, h.ip) for h in hosts]).apply(
+            lambda rows: [{"name": n, "role": r, "ip": ip} for n, r, ip in rows]
+        ),
+    )
+    pulumi.export("bastion_addresses", [fip.address for fip in clusters["bastion"].floating_ips])
+    pulumi.export("https_vip", termination.floating_ip.address)
+    pulumi.export("backup_containers", {"primary": store.primary.name, "offsite": store.offsite.name})
+    return {"zones": zones, "firewall": firewall, "clusters": clusters, "tls": termination, "store": store}
