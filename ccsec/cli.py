@@ -16,7 +16,7 @@ from pathlib import Path
 from ccsec import plan as plan_module
 from ccsec.mockrun import ProgramError
 from infra.config import ConfigError
-from infra.stackfile import StackFileError, available_stacks
+from infra.stackfile import STACKS_DIR, StackFileError, available_stacks
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -29,7 +29,7 @@ def _fail(message: str) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     program = Path(args.program) if args.program else None
     try:
-        report = plan_module.plan(args.stack, program)
+        report = plan_module.plan(args.stack, program, Path(args.stacks_dir))
     except StackFileError as error:
         return _fail(str(error))
     except ConfigError as error:
@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="any Pulumi Python program (file or directory with __main__.py); default: this project's infra/",
     )
     plan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    plan.add_argument(
+        "--stacks-dir",
+        default=str(STACKS_DIR),
+        metavar="DIR",
+        help="where Pulumi.<stack>.yaml files live (default: stacks/)",
+    )
     plan.set_defaults(handler=cmd_plan)
     return parser
 

@@ -23,3 +23,4 @@ class RegisteredResource:
     custom: bool = True  # False for ComponentResources
     provider: str = ""  # provider reference, "" for the default provider
     dependencies: tuple[str, ...] = ()
+    id: str = ""  # provider id (known after creation; the mock engine makes deterministic ones)

@@ -142,6 +142,7 @@ class StackConfig:
 
 
 _MISSING = object()
+REQUIRED = _MISSING  # a default of REQUIRED makes a key mandatory
 
 
 class _Reader:
@@ -275,8 +276,8 @@ def parse_config(
     # Unknown top-level keys are reported with their bare name, like every other path.
     reader.problems = [p.removeprefix("config.") for p in reader.problems]
 
-    environment = reader.choice(top, "environment", "", ENVIRONMENTS, None)
-    owner = reader.get(top, "owner", "", str, None, validate.free_text)
+    environment = reader.choice(top, "environment", "", ENVIRONMENTS, REQUIRED)
+    owner = reader.get(top, "owner", "", str, REQUIRED, validate.free_text)
     classification = reader.choice(top, "dataClassification", "", CLASSIFICATIONS, "confidential")
     region = reader.get(top, "region", "", str, "RegionOne", validate.openstack_ref)
     image = reader.get(top, "image", "", str, "debian-12", validate.openstack_ref)
@@ -309,7 +310,7 @@ def parse_config(
 
 
 def _parse_admins(reader: _Reader, top: Mapping[str, Any]) -> tuple[Admin, ...]:
-    raw = reader.get(top, "admins", "", list, None)
+    raw = reader.get(top, "admins", "", list, REQUIRED)
     if raw is None:
         return ()
     if not raw:
@@ -321,8 +322,8 @@ def _parse_admins(reader: _Reader, top: Mapping[str, Any]) -> tuple[Admin, ...]:
         entry = reader.mapping(item, path, ("name", "sshPublicKey"))
         if not isinstance(item, dict):
             continue
-        name = reader.get(entry, "name", path, str, None, validate.unix_user)
-        key = reader.get(entry, "sshPublicKey", path, str, None, validate.ssh_public_key)
+        name = reader.get(entry, "name", path, str, REQUIRED, validate.unix_user)
+        key = reader.get(entry, "sshPublicKey", path, str, REQUIRED, validate.ssh_public_key)
         if name in seen:
             reader.fail(f"{path}.name", f"duplicate administrator '{name}'")
         seen.add(name)
@@ -360,7 +361,7 @@ def _parse_cluster(reader: _Reader, top: Mapping[str, Any], environment: str | N
 def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
     known = ("externalNetworkId", "floatingIpPool", "zones", "adminCidrs", "servicesCidr", "dnsNameservers")
     raw = reader.mapping(top.get("network", _MISSING), "network", known)
-    external = reader.get(raw, "externalNetworkId", "network", str, None, validate.openstack_ref)
+    external = reader.get(raw, "externalNetworkId", "network", str, REQUIRED, validate.openstack_ref)
     pool = reader.get(raw, "floatingIpPool", "network", str, "public", validate.openstack_ref)
     zones_raw = reader.mapping(raw.get("zones", {}), "network.zones", ZONES)
     zones: dict[str, ipaddress.IPv4Network] = {}
@@ -373,7 +374,7 @@ def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
     for (name_a, net_a), (name_b, net_b) in _pairs(zones.items()):
         if net_a.overlaps(net_b):
             reader.fail(f"network.zones.{name_b}", f"overlaps network.zones.{name_a} ({net_a}); zones must be disjoint")
-    admin_cidrs = reader.str_list(raw, "adminCidrs", "network", validate.admin_cidr, None)
+    admin_cidrs = reader.str_list(raw, "adminCidrs", "network", validate.admin_cidr, REQUIRED)
     if "adminCidrs" in raw and isinstance(raw.get("adminCidrs"), list) and not raw["adminCidrs"]:
         reader.fail("network.adminCidrs", "must list at least one CIDR administrators connect from")
     services = reader.get(raw, "servicesCidr", "network", str, "10.20.250.0/24", validate.private_network)
@@ -419,7 +420,7 @@ def _parse_tls(reader: _Reader, top: Mapping[str, Any], environment: str | None,
     known = ("mode", "hostname", "httpRedirect", "ciphers", "hstsMaxAge")
     raw = reader.mapping(top.get("tls", _MISSING), "tls", known)
     mode = reader.choice(raw, "mode", "tls", TLS_MODES, "self-signed")
-    host = reader.get(raw, "hostname", "tls", str, None, validate.hostname)
+    host = reader.get(raw, "hostname", "tls", str, REQUIRED, validate.hostname)
     redirect = reader.get(raw, "httpRedirect", "tls", bool, False)
     ciphers = reader.get(raw, "ciphers", "tls", str, DEFAULT_CIPHERS, _cipher_list)
     hsts = reader.int_range(raw, "hstsMaxAge", "tls", 15_552_000, 63_072_000, 31_536_000)
@@ -456,7 +457,7 @@ def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> Bac
     raw = reader.mapping(top.get("backup", _MISSING), "backup", known)
     diff = reader.int_range(raw, "diffMinutes", "backup", 1, 5, 5)
     full = reader.int_range(raw, "fullDays", "backup", 1, 30, 30)
-    expires = reader.get(raw, "credentialExpiresAt", "backup", str, None)
+    expires = reader.get(raw, "credentialExpiresAt", "backup", str, REQUIRED)
     if isinstance(expires, str):
         try:
             when = datetime.fromisoformat(expires.replace("Z", "+00:00"))

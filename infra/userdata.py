@@ -21,6 +21,7 @@ from infra import validate
 from infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BASELINE_MARKER = "# ccaas-baseline host baseline v1"
 OPENSSH_PRIVATE_RE = re.compile(
     r"^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$"
@@ -149,7 +150,7 @@ def render_user_data(
     context = build_context(cfg, role, hostname, identity, secrets)
     context["files"] = render_host_files(context)
     text = _env().get_template("user-data.yaml.j2").render(**context)
-    parsed = yaml.safe_load(text)
+    parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
     if not text.startswith("#cloud-config\n") or not isinstance(parsed, dict):
         raise TemplateValueError(f"user-data for {hostname}: template did not produce a #cloud-config mapping")
     return text

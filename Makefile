@@ -1,0 +1,37 @@
+# ccaas-baseline: every entry point a newcomer or CI needs. `make help` lists them.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+CCSEC  := $(VENV)/bin/ccsec
+
+.PHONY: help setup system-deps test lint demo bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## create .venv and install the project with dev tools
+
+system-deps:  ## install the Debian packages the lab and backup tests need (root, idempotent)
+	scripts/system-deps.sh
+
+test: setup system-deps  ## install everything, then run the whole test suite
+	$(PY) -m pytest
+
+lint: setup  ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: setup  ## the main job end to end (see README)
+	scripts/demo.sh
+
+bench: setup  ## print performance figures (never asserted)
+	$(PY) bench/plan.py
+
+clean:  ## remove the venv and caches (keeps the cached lab image)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,102 @@
+"""`ccsec plan` as a user runs it: the installed console script, exit codes, stable JSON, no leaks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from infra.stackfile import STACKS_DIR
+
+PROGRAMS = Path(__file__).resolve().parent.parent / "fixtures" / "programs"
+CCSEC = [sys.executable, "-m", "ccsec.cli"]
+
+
+def ccsec(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CCSEC, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_plan_prod_json_is_the_documented_inventory() -> None:
+    result = ccsec("plan", "--stack", "prod", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"stack", "resources", "violations", "outputs"}
+    assert document["stack"] == "prod"
+    assert document["violations"] == []
+    types = {r["type"] for r in document["resources"]}
+    assert "openstack:compute/instance:Instance" in types
+    for resource in document["resources"]:
+        assert set(resource) == {"urn", "type", "name", "parent", "inputs"}
+    instances = [r for r in document["resources"] if r["type"].endswith(":Instance")]
+    assert len(instances) == 11
+    assert all(i["inputs"]["userData"] == "[secret]" for i in instances)
+    assert document["outputs"]["known_hosts"] == "[secret]"
+
+
+def test_plan_output_never_contains_secret_material() -> None:
+    for fmt in ("json", "text"):
+        result = ccsec("plan", "--stack", "dev", "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        for marker in ("PRIVATE KEY", "RESTIC_PASSWORD", "OS_APPLICATION_CREDENTIAL_SECRET", "ed25519_private"):
+            assert marker not in result.stdout, f"{marker} leaked into {fmt} output"
+
+
+def test_plan_json_is_stable_between_runs() -> None:
+    first = json.loads(ccsec("plan", "--stack", "lab", "--format", "json").stdout)
+    second = json.loads(ccsec("plan", "--stack", "lab", "--format", "json").stdout)
+    assert first["resources"] == second["resources"]
+
+
+def test_plan_text_lists_resources_and_summary() -> None:
+    result = ccsec("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("stack dev: ")
+    listeners = [line for line in result.stdout.splitlines() if line.strip().startswith("Listener ")]
+    assert len(listeners) == 1 and "protocol=TERMINATED_HTTPS" in listeners[0]
+    assert "outputs:" in result.stdout and "known_hosts: [secret]" in result.stdout
+
+
+def test_invalid_config_exits_2_listing_every_problem(tmp_path: Path) -> None:
+    document = yaml.safe_load((STACKS_DIR / "Pulumi.dev.yaml").read_text())
+    config = document["config"]
+    config["ccaas-baseline:owner"] = "ops\nPermitRootLogin yes"
+    config["ccaas-baseline:network"]["adminCidrs"] = ["0.0.0.0/0"]
+    config["ccaas-baseline:cluster"]["app"]["count"] = "three"
+    (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump(document))
+    result = ccsec("plan", "--stack", "broken", "--stacks-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "config is invalid (3 problems)" in result.stderr
+    for path in ("owner:", "network.adminCidrs[0]:", "cluster.app.count:"):
+        assert f"  - {path}" in result.stderr
+
+
+def test_unknown_stack_exits_2_and_names_the_available_ones() -> None:
+    result = ccsec("plan", "--stack", "staging")
+    assert result.returncode == 2
+    assert "stacks available: dev, lab, prod" in result.stderr
+
+
+def test_any_program_can_be_planned_with_a_stack_config(tmp_path: Path) -> None:
+    shutil.copy(PROGRAMS / "ssh_open.py", tmp_path / "program.py")
+    result = ccsec("plan", "--stack", "dev", "--program", str(tmp_path / "program.py"), "--format", "json")
+    document = json.loads(result.stdout)
+    (rule,) = [r for r in document["resources"] if r["type"].endswith(":SecGroupRule")]
+    assert rule["inputs"]["remoteIpPrefix"] == "0.0.0.0/0" and rule["inputs"]["portRangeMin"] == 22
+    assert rule["parent"].endswith("::ccaas-baseline-dev")
+
+
+def test_a_misspelled_resource_argument_fails_under_the_mock_engine() -> None:
+    result = ccsec("plan", "--stack", "dev", "--program", str(PROGRAMS / "misspelled.py"))
+    assert result.returncode == 2
+    assert "delete_defaults_rules" in result.stderr
+
+
+def test_help_explains_the_commands() -> None:
+    result = ccsec("plan", "--help")
+    assert result.returncode == 0
+    assert "--program PATH" in result.stdout and "mock engine" in result.stdout
