@@ -97,6 +97,8 @@ class OpenStackMocks(pulumi.runtime.Mocks):
             state["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
         elif typ == "random:index/randomPassword:RandomPassword":
             state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[: int(args.inputs.get("length", 32))]
+        elif typ == "random:index/randomId:RandomId":
+            state["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs.get("byteLength", 8))]
         elif typ == "openstack:keymanager/secretV1:SecretV1":
             state["secretRef"] = f"https://barbican.mock/v1/secrets/{rid}"
         elif typ == "openstack:keymanager/containerV1:ContainerV1":

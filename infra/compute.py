@@ -60,6 +60,7 @@ class Cluster(pulumi.ComponentResource):
         zones: NetworkZones,
         firewall: Firewall,
         backup_env: pulumi.Output[dict[str, str]] | None = None,
+        totp: pulumi.Output[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("ccaas:compute:Cluster", name, None, opts)
@@ -67,7 +68,9 @@ class Cluster(pulumi.ComponentResource):
         self.server_group = openstack.compute.ServerGroup(
             f"{name}-group", name=f"{cfg.stack}-{spec.role}", policies="anti-affinity", region=cfg.region, opts=child
         )
-        self.hosts = [self._host(cfg, spec, index, zones, firewall, backup_env) for index in range(1, spec.count + 1)]
+        self.hosts = [
+            self._host(cfg, spec, index, zones, firewall, backup_env, totp) for index in range(1, spec.count + 1)
+        ]
         if spec.role == "bastion":
             self.floating_ips = [
                 openstack.networking.FloatingIp(
@@ -91,6 +94,7 @@ class Cluster(pulumi.ComponentResource):
         zones: NetworkZones,
         firewall: Firewall,
         backup_env: pulumi.Output[dict[str, str]] | None,
+        totp: pulumi.Output[dict[str, str]] | None,
     ) -> Host:
         hostname = f"{cfg.stack}-{spec.role}-{index}"
         child = pulumi.ResourceOptions(parent=self)
@@ -107,23 +111,32 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         boot = encrypted_volume(f"{hostname}-boot", cfg, spec.boot_volume_gb, "boot", self, image_id=cfg.image)
+        data = None
+        data_device: pulumi.Output[str] = pulumi.Output.from_input("")
+        if spec.data_volume_gb > 0:
+            data = encrypted_volume(f"{hostname}-data", cfg, spec.data_volume_gb, f"{spec.role} data", self)
+            # Nova exposes a virtio volume as /dev/disk/by-id/virtio-<first 20 chars of its id>.
+            data_device = data.id.apply(lambda volume_id: f"/dev/disk/by-id/virtio-{volume_id[:20]}")
         luks_key: pulumi.Output[str] = pulumi.Output.from_input("")
         if spec.role == "recordings":
             luks_key = random.RandomPassword(f"{hostname}-luks-key", length=64, special=False, opts=child).result
-        # Always a secret: it carries the host's private key (and, per role, LUKS and backup keys).
+        # Always a secret: it carries the host's private key (and, per role, LUKS, TOTP and backup keys).
         user_data = pulumi.Output.secret(
             pulumi.Output.all(
                 host_key.private_key_openssh,
                 host_key.public_key_openssh,
                 luks_key,
                 backup_env if backup_env is not None else {},
+                totp if totp is not None else {},
+                data_device,
             ).apply(
                 lambda values: render_user_data(
                     cfg,
                     spec.role,
                     hostname,
                     HostIdentity(values[0], values[1]),
-                    HostSecrets(luks_key=values[2], backup_env=dict(values[3])),
+                    HostSecrets(luks_key=values[2], backup_env=dict(values[3]), totp=dict(values[4])),
+                    values[5],
                 )
             )
         )
@@ -149,8 +162,7 @@ class Cluster(pulumi.ComponentResource):
             region=cfg.region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[boot]),
         )
-        if spec.data_volume_gb > 0:
-            data = encrypted_volume(f"{hostname}-data", cfg, spec.data_volume_gb, f"{spec.role} data", self)
+        if data is not None:
             openstack.compute.VolumeAttach(
                 f"{hostname}-data-attach", instance_id=instance.id, volume_id=data.id, region=cfg.region, opts=child
             )

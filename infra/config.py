@@ -60,6 +60,7 @@ class ConfigError(Exception):
 class Admin:
     name: str
     ssh_public_key: str
+    totp: bool = True  # people need a second factor on the bastion; the lab's automation account does not
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class NetworkSpec:
     admin_cidrs: tuple[str, ...]
     services_cidr: str
     dns_nameservers: tuple[str, ...]
+    ntp_servers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,15 @@ def _parse_cluster(reader: _Reader, top: Mapping[str, Any], environment: str | N
 
 
 def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
-    known = ("externalNetworkId", "floatingIpPool", "zones", "adminCidrs", "servicesCidr", "dnsNameservers")
+    known = (
+        "externalNetworkId",
+        "floatingIpPool",
+        "zones",
+        "adminCidrs",
+        "servicesCidr",
+        "dnsNameservers",
+        "ntpServers",
+    )
     raw = reader.mapping(top.get("network", _MISSING), "network", known)
     external = reader.get(raw, "externalNetworkId", "network", str, REQUIRED, validate.openstack_ref)
     pool = reader.get(raw, "floatingIpPool", "network", str, "public", validate.openstack_ref)
@@ -379,7 +389,8 @@ def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
         reader.fail("network.adminCidrs", "must list at least one CIDR administrators connect from")
     services = reader.get(raw, "servicesCidr", "network", str, "10.20.250.0/24", validate.private_network)
     dns = reader.str_list(raw, "dnsNameservers", "network", _ip_address, ("10.20.250.53",))
-    return NetworkSpec(external or "", pool or "", zones, admin_cidrs, services or "", dns)
+    ntp = reader.str_list(raw, "ntpServers", "network", validate.host_or_ip, ("10.20.250.123",))
+    return NetworkSpec(external or "", pool or "", zones, admin_cidrs, services or "", dns, ntp)
 
 
 def _pairs(items: Iterable[tuple[str, ipaddress.IPv4Network]]):

@@ -59,7 +59,22 @@ class Access(pulumi.ComponentResource):
             role: random.RandomPassword(f"{name}-{role}-repo-key", length=48, special=False, opts=child)
             for role in self.backup_credentials
         }
+        # TOTP seeds for administrators' second factor on the bastion (RFC 6238, 160-bit).
+        self.totp_seeds = {
+            admin.name: random.RandomId(f"{name}-totp-{admin.name}", byte_length=20, opts=child)
+            for admin in cfg.admins
+            if admin.totp
+        }
         self.register_outputs({})
+
+    def totp(self) -> pulumi.Output[dict[str, str]]:
+        """Administrator name -> hex seed, a secret; the bastion's /etc/users.oath is made from it."""
+        names = list(self.totp_seeds)
+        return pulumi.Output.secret(
+            pulumi.Output.all(*[self.totp_seeds[n].hex for n in names]).apply(
+                lambda seeds: dict(zip(names, seeds, strict=True))
+            )
+        )
 
     def backup_env(self, cfg: StackConfig, role: str) -> pulumi.Output[dict[str, str]]:
         """Environment the backup agent reads (written 0600 by cloud-init); a secret as a whole."""

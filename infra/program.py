@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pulumi
 
 from infra.backup_store import BackupStore
@@ -28,7 +30,8 @@ def build(cfg: StackConfig) -> dict[str, object]:
     clusters: dict[str, Cluster] = {}
     for spec in cfg.roles():
         env = access.backup_env(cfg, spec.role) if spec.role in STATEFUL_ROLES else None
-        clusters[spec.role] = Cluster(f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env)
+        totp = access.totp() if spec.role == "bastion" else None
+        clusters[spec.role] = Cluster(f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env, totp=totp)
     termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts)
 
     hosts: list[Host] = [host for cluster in clusters.values() for host in cluster.hosts]
@@ -44,5 +47,13 @@ def build(cfg: StackConfig) -> dict[str, object]:
     )
     pulumi.export("bastion_addresses", [fip.address for fip in clusters["bastion"].floating_ips])
     pulumi.export("https_vip", termination.floating_ip.address)
+    totp = access.totp().apply(
+        lambda seeds: {
+            name: f"otpauth://totp/{cfg.stack}-bastion:{name}?secret={base64.b32encode(bytes.fromhex(seed)).decode()}"
+            f"&issuer=ccaas-{cfg.stack}&digits=6&period=30"
+            for name, seed in seeds.items()
+        }
+    )
+    pulumi.export("totp_enrollment", pulumi.Output.secret(totp))
     pulumi.export("backup_containers", {"primary": store.primary.name, "offsite": store.offsite.name})
     return {"zones": zones, "firewall": firewall, "clusters": clusters, "tls": termination, "store": store}

@@ -23,6 +23,7 @@ from infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
 TEMPLATES = Path(__file__).parent / "templates"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BASELINE_MARKER = "# ccaas-baseline host baseline v1"
+DEVICE_RE = re.compile(r"^/dev/(disk/by-id/[A-Za-z0-9._-]{1,80}|vd[a-z])$")
 OPENSSH_PRIVATE_RE = re.compile(
     r"^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$"
 )
@@ -46,6 +47,7 @@ class HostSecrets:
 
     luks_key: str = ""
     backup_env: dict[str, str] = field(default_factory=dict)
+    totp: dict[str, str] = field(default_factory=dict)  # admin name -> hex TOTP seed (bastion only)
 
 
 def _environment() -> jinja2.Environment:
@@ -82,7 +84,12 @@ def validate_identity(identity: HostIdentity) -> None:
 
 
 def build_context(
-    cfg: StackConfig, role: str, hostname: str, identity: HostIdentity, secrets: HostSecrets | None = None
+    cfg: StackConfig,
+    role: str,
+    hostname: str,
+    identity: HostIdentity,
+    secrets: HostSecrets | None = None,
+    data_device: str = "",
 ) -> dict[str, Any]:
     """Everything the templates may use, validated. Adding a template value means adding it here."""
     if role not in ROLES:
@@ -92,6 +99,15 @@ def build_context(
     for admin in cfg.admins:
         _check(f"admins.{admin.name}", validate.unix_user(admin.name) or validate.ssh_public_key(admin.ssh_public_key))
     secrets = secrets or HostSecrets()
+    if data_device and not DEVICE_RE.match(data_device):
+        raise TemplateValueError("data_device: must be a /dev/disk/by-id/ or /dev/vdX path")
+    if role == "recordings" and not data_device:
+        raise TemplateValueError("data_device: the recordings role needs its encrypted data volume")
+    for name, seed in secrets.totp.items():
+        if not re.fullmatch(r"[0-9a-f]{20,128}", seed) or validate.unix_user(name):
+            raise TemplateValueError(f"totp.{name}: seeds are hex strings keyed by administrator name")
+    if secrets.luks_key and not re.fullmatch(r"[A-Za-z0-9]{32,512}", secrets.luks_key):
+        raise TemplateValueError("luks_key: must be 32–512 alphanumeric characters")
     for key, value in secrets.backup_env.items():
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", key) or "\n" in value or "\x00" in value:
             raise TemplateValueError(f"backup_env.{key}: names must be UPPER_SNAKE and values single-line")
@@ -104,7 +120,7 @@ def build_context(
         "stack": cfg.stack,
         "environment": cfg.environment,
         "owner": cfg.owner,
-        "admins": [{"name": a.name, "key": a.ssh_public_key.strip()} for a in cfg.admins],
+        "admins": [{"name": a.name, "key": a.ssh_public_key.strip(), "totp": a.totp} for a in cfg.admins],
         "host_key": {"private": identity.private_openssh.strip(), "public": identity.public_openssh.strip()},
         "zones": zones,
         "admin_cidrs": list(cfg.network.admin_cidrs),
@@ -115,6 +131,17 @@ def build_context(
         "backup": {"diff_minutes": cfg.backup.diff_minutes, "full_days": cfg.backup.full_days},
         "luks_key": secrets.luks_key,
         "backup_env": dict(sorted(secrets.backup_env.items())),
+        "totp": dict(sorted(secrets.totp.items())) if role == "bastion" else {},
+        "data_device": data_device,
+        "ntp_servers": list(cfg.network.ntp_servers),
+        "tls_hostname": cfg.tls.hostname,
+        "tls_ciphers": cfg.tls.ciphers,
+        "hsts_max_age": cfg.tls.hsts_max_age,
+        "shell_timeout": SHELL_TIMEOUT_SECONDS,
+        "disabled_modules": list(DISABLED_MODULES),
+        "privileged_commands": list(PRIVILEGED_COMMANDS),
+        "required_packages": sorted(set(REQUIRED_PACKAGES) | set(ROLE_PACKAGES.get(role, ()))),
+        **firewall_context(role, zones, list(cfg.network.admin_cidrs)),
     }
 
 
@@ -130,7 +157,104 @@ class HostFile:
 
 HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/ssh/sshd_config.d/10-ccaas-baseline.conf", "sshd_config.j2", "0600"),
+    HostFile("/etc/issue.net", "issue.j2"),
+    HostFile("/etc/issue", "issue.j2"),
+    HostFile("/etc/nftables.conf", "nftables.conf.j2", "0600"),
+    HostFile("/etc/sysctl.d/60-ccaas-baseline.conf", "sysctl.conf.j2"),
+    HostFile("/etc/modprobe.d/ccaas-baseline.conf", "modprobe.conf.j2"),
+    HostFile("/etc/security/limits.d/10-ccaas-baseline.conf", "limits.conf.j2"),
+    HostFile("/etc/systemd/coredump.conf.d/ccaas-baseline.conf", "coredump.conf.j2"),
+    HostFile("/etc/profile.d/ccaas-baseline.sh", "profile.sh.j2"),
+    HostFile("/etc/security/pwquality.conf.d/ccaas-baseline.conf", "pwquality.conf.j2"),
+    HostFile("/etc/security/faillock.conf", "faillock.conf.j2"),
+    HostFile("/etc/pam.d/common-auth", "common-auth.j2"),
+    HostFile("/etc/pam.d/common-account", "common-account.j2"),
+    HostFile("/etc/pam.d/common-password", "common-password.j2"),
+    HostFile("/etc/sudoers.d/10-ccaas-baseline", "sudoers.j2", "0440"),
+    HostFile("/etc/audit/rules.d/50-ccaas-baseline.rules", "audit.rules.j2", "0600"),
+    HostFile("/etc/aide/aide.conf.d/99_ccaas_baseline", "aide.conf.j2"),
+    HostFile("/etc/apt/apt.conf.d/20auto-upgrades", "auto-upgrades.j2"),
+    HostFile("/etc/chrony/sources.d/ccaas-baseline.sources", "chrony.sources.j2"),
+    HostFile("/etc/systemd/journald.conf.d/ccaas-baseline.conf", "journald.conf.j2"),
+    HostFile("/etc/rsyslog.d/60-ccaas-forward.conf", "rsyslog-forward.conf.j2"),
+    HostFile("/etc/pam.d/sshd", "pam-sshd.j2", roles=("bastion",)),
+    HostFile("/etc/users.oath", "users.oath.j2", "0600", roles=("bastion",)),
+    HostFile("/etc/nginx/sites-available/ccaas", "nginx-site.conf.j2", roles=("app",)),
+    HostFile("/usr/local/sbin/ccaas-app-tls", "app-tls.sh.j2", "0700", roles=("app",)),
+    HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", roles=("db",)),
+    HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", roles=("db",)),
+    HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", roles=("db",)),
+    HostFile("/usr/local/sbin/ccaas-wal-archive", "wal-archive.sh.j2", "0755", roles=("db",)),
+    HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", roles=("recordings",)),
 )
+# Packages the golden image must hold; runcmd checks them first so a wrong image fails loudly.
+REQUIRED_PACKAGES = (
+    "openssh-server",
+    "nftables",
+    "auditd",
+    "aide",
+    "chrony",
+    "rsyslog",
+    "rsyslog-gnutls",
+    "libpam-pwquality",
+    "libpam-oath",
+    "unattended-upgrades",
+    "sudo",
+    "cryptsetup",
+)
+ROLE_PACKAGES = {"app": ("nginx",), "db": ("postgresql-15",), "recordings": ("cryptsetup",)}
+DISABLED_MODULES = (
+    "cramfs",
+    "freevxfs",
+    "jffs2",
+    "hfs",
+    "hfsplus",
+    "udf",
+    "usb-storage",
+    "firewire-core",
+    "dccp",
+    "sctp",
+    "rds",
+    "tipc",
+    "bluetooth",
+)
+PRIVILEGED_COMMANDS = (
+    "/usr/bin/sudo",
+    "/usr/bin/su",
+    "/usr/bin/passwd",
+    "/usr/bin/chsh",
+    "/usr/bin/chfn",
+    "/usr/bin/newgrp",
+    "/usr/bin/gpasswd",
+    "/usr/bin/mount",
+    "/usr/bin/umount",
+    "/usr/bin/crontab",
+    "/usr/bin/chage",
+    "/usr/sbin/usermod",
+    "/usr/sbin/useradd",
+    "/usr/sbin/userdel",
+    "/usr/sbin/visudo",
+)
+SHELL_TIMEOUT_SECONDS = 900
+# Host-firewall ingress per role: (source set, port, why). Sets are zone CIDRs or the admin CIDRs.
+ROLE_INGRESS: dict[str, tuple[tuple[str, int, str], ...]] = {
+    "bastion": (("admins", 22, "administrators"),),
+    "app": (("edge", 443, "HTTPS from the load balancer subnet"), ("mgmt", 22, "SSH from the bastion")),
+    "db": (
+        ("app", 5432, "PostgreSQL from app"),
+        ("data", 5432, "PostgreSQL replication"),
+        ("mgmt", 22, "SSH from the bastion"),
+    ),
+    "recordings": (("app", 443, "recording uploads from app"), ("mgmt", 22, "SSH from the bastion")),
+    "payment": (("app", 8443, "payment API from app"), ("mgmt", 22, "SSH from the bastion")),
+}
+
+
+def firewall_context(role: str, zones: dict[str, str], admin_cidrs: list[str]) -> dict[str, Any]:
+    """nftables sets and accept rules for one role, from the zone CIDRs and admin CIDRs."""
+    sources = {**{name: [cidr] for name, cidr in zones.items()}, "admins": admin_cidrs}
+    rules = [{"set": source, "port": port, "comment": why} for source, port, why in ROLE_INGRESS[role]]
+    return {"nft_sets": {r["set"]: sources[r["set"]] for r in rules}, "nft_rules": rules}
 
 
 def render_host_files(context: dict[str, Any]) -> list[dict[str, str]]:
@@ -144,10 +268,15 @@ def render_host_files(context: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def render_user_data(
-    cfg: StackConfig, role: str, hostname: str, identity: HostIdentity, secrets: HostSecrets | None = None
+    cfg: StackConfig,
+    role: str,
+    hostname: str,
+    identity: HostIdentity,
+    secrets: HostSecrets | None = None,
+    data_device: str = "",
 ) -> str:
     """Render and self-check one host's cloud-config (valid YAML, marker first, a mapping)."""
-    context = build_context(cfg, role, hostname, identity, secrets)
+    context = build_context(cfg, role, hostname, identity, secrets, data_device)
     context["files"] = render_host_files(context)
     text = _env().get_template("user-data.yaml.j2").render(**context)
     parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
@@ -169,5 +298,20 @@ def render_lab_user_data(
     from infra.stackfile import load_stack_config  # local import: the program itself never reads files
 
     cfg = load_stack_config(stack)
-    cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip()),))
-    return render_user_data(cfg, role, hostname, HostIdentity(host_key_private_openssh, host_key_public_openssh))
+    cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))
+    identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
+    secrets = HostSecrets(luks_key=lab_luks_key() if role == "recordings" else "")
+    device = LAB_DATA_DEVICE if role in LAB_DATA_ROLES else ""
+    return render_user_data(cfg, role, hostname, identity, secrets, device)
+
+
+LAB_DATA_SERIAL = "ccaas-data"
+LAB_DATA_DEVICE = f"/dev/disk/by-id/virtio-{LAB_DATA_SERIAL}"
+LAB_DATA_ROLES = ("db", "recordings")
+
+
+def lab_luks_key() -> str:
+    """A fresh random LUKS key per lab boot (the program uses a Pulumi-generated secret instead)."""
+    import secrets as random_source
+
+    return random_source.token_hex(32)

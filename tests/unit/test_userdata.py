@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import jinja2
@@ -12,7 +13,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from infra.config import ROLES, Admin
 from infra.stackfile import load_stack_config
-from infra.userdata import BASELINE_MARKER, HostIdentity, HostSecrets, TemplateValueError, _env, render_user_data
+from infra.userdata import (
+    BASELINE_MARKER,
+    HostIdentity,
+    HostSecrets,
+    TemplateValueError,
+    _env,
+    render_lab_user_data,
+    render_user_data,
+)
 
 
 def identity() -> HostIdentity:
@@ -30,7 +39,8 @@ CFG = load_stack_config("lab")
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_renders_a_cloud_config_with_the_pinned_key(role: str) -> None:
     ident = identity()
-    text = render_user_data(CFG, role, f"lab-{role}-1", ident)
+    device = "/dev/disk/by-id/virtio-0123456789abcdef0123" if role in ("db", "recordings") else ""
+    text = render_user_data(CFG, role, f"lab-{role}-1", ident, data_device=device)
     assert text.splitlines()[:2] == ["#cloud-config", BASELINE_MARKER]
     document = yaml.safe_load(text)
     assert document["hostname"] == f"lab-{role}-1"
@@ -89,3 +99,72 @@ def test_a_private_key_is_never_echoed_in_an_error() -> None:
 def test_templates_fail_on_undefined_values() -> None:
     with pytest.raises(jinja2.UndefinedError):
         _env().from_string("PermitRootLogin {{ permit_root }}").render()
+
+
+@pytest.mark.parametrize(
+    ("role", "accepted"),
+    [
+        ("bastion", {("admins", 22)}),
+        ("app", {("edge", 443), ("mgmt", 22)}),
+        ("db", {("app", 5432), ("data", 5432), ("mgmt", 22)}),
+        ("recordings", {("app", 443), ("mgmt", 22)}),
+        ("payment", {("app", 8443), ("mgmt", 22)}),
+    ],
+)
+def test_host_firewall_accepts_only_the_role_flows(role: str, accepted: set) -> None:
+    device = "/dev/vdb" if role == "recordings" else ""
+    document = yaml.safe_load(render_user_data(CFG, role, f"lab-{role}-1", identity(), data_device=device))
+    nft = next(f for f in document["write_files"] if f["path"] == "/etc/nftables.conf")["content"]
+    rules = set(re.findall(r"ip saddr @(\w+) tcp dport (\d+) ct state new accept", nft))
+    assert {(name, int(port)) for name, port in rules} == accepted
+    assert "policy drop;" in nft.split("chain input")[1].split("}")[0]
+    assert 'log prefix "ccaas-drop: "' in nft
+    for name, _ in accepted:
+        expected = CFG.network.admin_cidrs if name == "admins" else (str(CFG.network.zones[name]),)
+        assert f"elements = {{ {', '.join(expected)} }}" in nft.split(f"set {name} {{")[1]
+
+
+def test_recordings_needs_its_data_volume_and_gets_a_root_only_luks_key() -> None:
+    with pytest.raises(TemplateValueError, match="data_device"):
+        render_user_data(CFG, "recordings", "lab-recordings-1", identity())
+    text = render_user_data(
+        CFG, "recordings", "lab-recordings-1", identity(), HostSecrets(luks_key="a" * 64), "/dev/vdb"
+    )
+    document = yaml.safe_load(text)
+    (key,) = [f for f in document["write_files"] if f["path"] == "/etc/ccaas/luks.key"]
+    assert key["permissions"] == "0400"
+    script = next(f for f in document["write_files"] if f["path"] == "/usr/local/sbin/ccaas-luks-setup")
+    assert "device=/dev/vdb" in script["content"] and "--type luks2" in script["content"]
+    assert ["/usr/local/sbin/ccaas-luks-setup"] in document["runcmd"]
+
+
+def test_bastion_requires_totp_for_people_and_lists_their_seeds() -> None:
+    people = replace(CFG, admins=(Admin("alice", CFG.admins[0].ssh_public_key),))
+    text = render_user_data(people, "bastion", "lab-bastion-1", identity(), HostSecrets(totp={"alice": "ab" * 20}))
+    document = yaml.safe_load(text)
+    files = {f["path"]: f for f in document["write_files"]}
+    assert (
+        "AuthenticationMethods publickey,keyboard-interactive:pam"
+        in files["/etc/ssh/sshd_config.d/10-ccaas-baseline.conf"]["content"]
+    )
+    assert files["/etc/users.oath"]["permissions"] == "0600"
+    assert "HOTP/T30/6\talice\t-\t" + "ab" * 20 in files["/etc/users.oath"]["content"]
+    assert "pam_oath.so" in files["/etc/pam.d/sshd"]["content"]
+    assert "common-auth" not in files["/etc/pam.d/sshd"]["content"], "no password prompt on the bastion"
+    (alice,) = document["users"]
+    assert "totp" in alice["groups"]
+
+
+def test_the_lab_renderer_uses_its_automation_account_without_totp() -> None:
+    ident = identity()
+    text = render_lab_user_data(
+        "lab", "recordings", "lab-recordings-1", ident.private_openssh, ident.public_openssh, "ccadmin", KEY
+    )
+    document = yaml.safe_load(text)
+    (admin,) = document["users"]
+    assert admin["name"] == "ccadmin" and "totp" not in admin["groups"]
+    assert admin["ssh_authorized_keys"] == [KEY]
+    assert any(f["path"] == "/etc/ccaas/luks.key" for f in document["write_files"])
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1gVAkhwXay8i7AN2HRlO+9SWgMtHgzZSybQH7hVb3 ccadmin@lab"
