@@ -16,7 +16,9 @@ from pathlib import Path
 from ccsec import plan as plan_module
 from ccsec.mockrun import ProgramError
 from infra.config import ConfigError
-from infra.stackfile import STACKS_DIR, StackFileError, available_stacks
+from infra.stackfile import STACKS_DIR, StackFileError, available_stacks, load_stack_config
+from policies.pack_config import PolicyConfigError, load_policy_config
+from policies.sarif import to_sarif
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -26,10 +28,22 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
+def _policy_config(path: str | None) -> dict:
+    if not path:
+        return {}
+    try:
+        config = load_policy_config(Path(path))
+    except (OSError, ValueError) as error:
+        raise PolicyConfigError(f"--policy-config {path}: {error}") from None
+    if not isinstance(config, dict):
+        raise PolicyConfigError(f"--policy-config {path}: must be a JSON object keyed by policy name or 'all'")
+    return config
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     program = Path(args.program) if args.program else None
     try:
-        report = plan_module.plan(args.stack, program, Path(args.stacks_dir))
+        report = plan_module.plan(args.stack, program, Path(args.stacks_dir), _policy_config(args.policy_config))
     except StackFileError as error:
         return _fail(str(error))
     except ConfigError as error:
@@ -39,12 +53,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     except ProgramError as error:
         return _fail(f"the program failed under the mock engine:\n{error}")
+    except PolicyConfigError as error:
+        return _fail(str(error))
     if args.format == "json":
-        print(json.dumps(plan_module.to_json(report), indent=2, sort_keys=False))
+        print(json.dumps(plan_module.to_json(report), indent=2))
+    elif args.format == "sarif":
+        artifact = str(program) if program else "infra/__main__.py"
+        print(json.dumps(to_sarif(report.findings, artifact), indent=2))
     else:
         print(plan_module.to_text(report))
-    mandatory = [v for v in report.violations if v.get("enforcement") == "mandatory"]
-    return EXIT_FINDING if mandatory else EXIT_OK
+    return EXIT_FINDING if report.mandatory else EXIT_OK
+
+
+def cmd_policy_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_stack_config(args.stack, Path(args.stacks_dir))
+    except StackFileError as error:
+        return _fail(str(error))
+    except ConfigError as error:
+        return _fail(f"stack '{args.stack}' config is invalid:\n  - " + "\n  - ".join(error.problems))
+    print(json.dumps(plan_module.stack_policy_config(cfg), indent=2, sort_keys=True))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="any Pulumi Python program (file or directory with __main__.py); default: this project's infra/",
     )
-    plan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text for people, json for pipelines, sarif (2.1.0) for code-scanning UIs (default: text)",
+    )
+    plan.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        help="policy config JSON, the same file `pulumi preview --policy-pack-config` takes "
+        '(e.g. {"all": "advisory"}); merged over the stack\'s own allow-lists',
+    )
     plan.add_argument(
         "--stacks-dir",
         default=str(STACKS_DIR),
@@ -79,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="where Pulumi.<stack>.yaml files live (default: stacks/)",
     )
     plan.set_defaults(handler=cmd_plan)
+
+    policy_config = sub.add_parser(
+        "policy-config",
+        help="print the policy config JSON for a stack (for `pulumi preview --policy-pack-config`)",
+        description=(
+            "Print the stack's allow-lists (encrypted volume types, admin CIDRs) as CrossGuard policy config, "
+            "so `pulumi preview --policy-pack policies --policy-pack-config FILE` judges the stack exactly as "
+            "`ccsec plan` does."
+        ),
+    )
+    policy_config.add_argument("--stack", required=True, help=f"stack name (available: {stacks})")
+    policy_config.add_argument("--stacks-dir", default=str(STACKS_DIR), metavar="DIR", help="default: stacks/")
+    policy_config.set_defaults(handler=cmd_policy_config)
     return parser
 
 

@@ -13,8 +13,10 @@ from typing import Any
 
 from ccsec.mockrun import MockRun, run_program
 from ccsec.resources import RegisteredResource
-from infra.config import decode_raw, parse_config
-from infra.stackfile import ROOT, STACKS_DIR, read_stack
+from infra.config import ConfigError, StackConfig, decode_raw, parse_config
+from infra.stackfile import ROOT, STACKS_DIR, RawStack, read_stack
+from policies.metadata import config_for, merge_config
+from policies.offline import Violation, evaluate
 
 SECRET = "[secret]"
 DEFAULT_PROGRAM = ROOT / "infra"
@@ -44,7 +46,15 @@ SUMMARY_KEYS = (
 class PlanReport:
     stack: str
     run: MockRun
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Violation] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        return [v.as_dict() for v in self.findings]
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.findings if v.mandatory]
 
     @property
     def resources(self) -> list[RegisteredResource]:
@@ -87,19 +97,39 @@ def _normalise(value: Any) -> Any:
     return _number(value)
 
 
-def validate_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> None:
-    """Raise infra.config.ConfigError listing every problem in the stack's config."""
-    raw = read_stack(stack, stacks_dir)
-    parse_config(decode_raw(raw.config), raw.secret_keys, stack)
+def _typed(raw: RawStack) -> StackConfig:
+    return parse_config(decode_raw(raw.config), raw.secret_keys, raw.name)
 
 
-def plan(stack: str, program: Path | None = None, stacks_dir: Path = STACKS_DIR) -> PlanReport:
-    """Validate (for our own program) and run the program under the mock engine."""
+def stack_policy_config(cfg: StackConfig) -> dict[str, Any]:
+    """The stack's own allow-lists as policy config, so the pack judges the stack by its declared intent.
+
+    Same JSON a user passes to `pulumi preview --policy-pack-config` (see `ccsec policy-config`).
+    """
+    return config_for(
+        allowedVolumeTypes=list(cfg.storage.encrypted_volume_types),
+        adminCidrs=list(cfg.network.admin_cidrs),
+    )
+
+
+def plan(
+    stack: str,
+    program: Path | None = None,
+    stacks_dir: Path = STACKS_DIR,
+    policy_config: dict[str, Any] | None = None,
+) -> PlanReport:
+    """Validate (our own program's config), run the program under the mock engine, evaluate the pack."""
     raw = read_stack(stack, stacks_dir)
     if program is None:
-        parse_config(decode_raw(raw.config), raw.secret_keys, stack)
+        base = stack_policy_config(_typed(raw))  # raises ConfigError listing every problem
+    else:
+        try:  # a foreign program may use other config: our allow-lists apply only if the stack is ours
+            base = stack_policy_config(_typed(raw))
+        except ConfigError:
+            base = {}
     run = run_program(program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys)
-    return PlanReport(stack, run)
+    findings = evaluate(run.resources, merge_config(base, policy_config or {}))
+    return PlanReport(stack, run, findings)
 
 
 def to_json(report: PlanReport) -> dict[str, Any]:

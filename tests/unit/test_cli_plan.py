@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+import pytest
 import yaml
 
 from infra.stackfile import STACKS_DIR
@@ -84,6 +86,7 @@ def test_unknown_stack_exits_2_and_names_the_available_ones() -> None:
 def test_any_program_can_be_planned_with_a_stack_config(tmp_path: Path) -> None:
     shutil.copy(PROGRAMS / "ssh_open.py", tmp_path / "program.py")
     result = ccsec("plan", "--stack", "dev", "--program", str(tmp_path / "program.py"), "--format", "json")
+    assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     (rule,) = [r for r in document["resources"] if r["type"].endswith(":SecGroupRule")]
     assert rule["inputs"]["remoteIpPrefix"] == "0.0.0.0/0" and rule["inputs"]["portRangeMin"] == 22
@@ -100,3 +103,68 @@ def test_help_explains_the_commands() -> None:
     result = ccsec("plan", "--help")
     assert result.returncode == 0
     assert "--program PATH" in result.stdout and "mock engine" in result.stdout
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_committed_stacks_have_no_policy_violations(stack: str) -> None:
+    result = ccsec("plan", "--stack", stack, "--format", "json")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert json.loads(result.stdout)["violations"] == []
+
+
+def test_ssh_from_anywhere_makes_plan_exit_1_naming_the_policy() -> None:
+    result = ccsec("plan", "--stack", "dev", "--program", str(PROGRAMS / "ssh_open.py"), "--format", "json")
+    assert result.returncode == 1
+    violations = json.loads(result.stdout)["violations"]
+    names = {v["policy"] for v in violations}
+    assert {"secgroup-ingress-from-anywhere", "secgroup-ssh-admin-cidrs"} <= names
+    for violation in violations:
+        assert set(violation) == {"policy", "urn", "severity", "enforcement", "message", "frameworks", "control"}
+        assert violation["urn"].endswith("::ssh-from-anywhere")
+        assert violation["enforcement"] == "mandatory"
+        assert any(f.get("name") == "PCI DSS" for f in violation["frameworks"])
+
+
+def test_policy_config_file_can_make_everything_advisory(tmp_path: Path) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"all": "advisory"}))
+    args = ["plan", "--stack", "dev", "--program", str(PROGRAMS / "ssh_open.py"), "--format", "json"]
+    result = ccsec(*args, "--policy-config", str(config))
+    assert result.returncode == 0, result.stderr
+    violations = json.loads(result.stdout)["violations"]
+    assert violations and {v["enforcement"] for v in violations} == {"advisory"}
+
+
+def test_a_broken_policy_config_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text('{"all": "sometimes"}')
+    result = ccsec("plan", "--stack", "dev", "--policy-config", str(config))
+    assert result.returncode == 2 and "sometimes" in result.stderr
+    config.write_text("{not json")
+    result = ccsec("plan", "--stack", "dev", "--policy-config", str(config))
+    assert result.returncode == 2 and "--policy-config" in result.stderr
+
+
+def test_sarif_output_validates_against_the_sarif_schema() -> None:
+    schema = json.loads((SCHEMA_DIR / "sarif-schema-2.1.0.json").read_text())
+    result = ccsec("plan", "--stack", "dev", "--program", str(PROGRAMS / "ssh_open.py"), "--format", "sarif")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, schema)
+    rules = {r["id"] for r in document["runs"][0]["tool"]["driver"]["rules"]}
+    assert len(rules) >= 25
+    results = document["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"secgroup-ssh-admin-cidrs"}
+    assert all(r["level"] == "error" for r in results)
+
+
+def test_policy_config_command_prints_the_stacks_allow_lists() -> None:
+    result = ccsec("policy-config", "--stack", "prod")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    volume = [v for v in config.values() if "allowedVolumeTypes" in v]
+    assert volume and volume[0]["allowedVolumeTypes"] == ["encrypted-luks2", "encrypted-luks2-ssd"]
+    assert any(v.get("adminCidrs") == ["198.51.100.0/28", "203.0.113.16/29"] for v in config.values())
+
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "policies" / "data"

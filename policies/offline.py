@@ -1,0 +1,258 @@
+"""Offline policy evaluation through pulumi_policy's own analyzer servicer.
+
+`pulumi preview --policy-pack` starts the pack's gRPC server and the engine calls GetAnalyzerInfo,
+Configure, then Analyze for every registered resource and AnalyzeStack once. Here the same servicer
+class is called in-process with the same protobuf messages, so enforcement levels, config, not-applicable
+handling and violation text are pulumi_policy's, not ours. The engine analyzes every registered
+resource, components and providers included (pkg/resource/deploy/step_generator.go); here a resource
+whose type no resource policy inspects is skipped, which cannot change the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from google.protobuf import struct_pb2
+from pulumi.runtime import proto
+from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from ccsec.controls import load_catalogue
+from ccsec.resources import RegisteredResource
+from policies import pack
+from policies.pack_config import configure_request, reconcile
+from policies.rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_READS
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+_ENFORCEMENT = {
+    proto.ADVISORY: "advisory",
+    proto.MANDATORY: "mandatory",
+    proto.REMEDIATE: "mandatory",
+    proto.DISABLED: "disabled",
+}
+_SEVERITY = {
+    proto.POLICY_SEVERITY_UNSPECIFIED: "",
+    proto.POLICY_SEVERITY_LOW: "low",
+    proto.POLICY_SEVERITY_MEDIUM: "medium",
+    proto.POLICY_SEVERITY_HIGH: "high",
+    proto.POLICY_SEVERITY_CRITICAL: "critical",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy diagnostic, joined to its control and framework references."""
+
+    policy: str
+    urn: str
+    severity: str  # critical | high | medium | low | "" (e.g. a policy that could not run)
+    enforcement: str  # mandatory | advisory
+    message: str  # pulumi_policy's text: the policy description, then the specific finding
+    frameworks: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    control: str = ""
+
+    @property
+    def mandatory(self) -> bool:
+        return self.enforcement == "mandatory"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["frameworks"] = [dict(f) for f in self.frameworks]
+        return data
+
+
+def _plain(value: Any) -> Any:
+    """JSON-compatible form for a protobuf Struct; unknowns become the engine's unknown sentinel."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [_plain(v) for v in value]
+    if type(value).__name__ == "Unknown":
+        return UNKNOWN_STRING_VALUE
+    return str(value)
+
+
+def to_struct(inputs: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> struct_pb2.Struct:
+    """Serialise inputs as the engine does, wrapping secret top-level values in the secret signature."""
+    secrets = set(secret_keys)
+    data = {}
+    for key, value in inputs.items():
+        plain = _plain(value)
+        data[key] = {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": plain} if key in secrets else plain
+    struct = struct_pb2.Struct()
+    struct.update(data)
+    return struct
+
+
+def _provider_message(ref: str, by_urn: Mapping[str, RegisteredResource]) -> proto.AnalyzerProviderResource | None:
+    """A provider reference is "<provider urn>::<id>"; describe it the way the engine does."""
+    if not ref:
+        return None
+    urn = ref.rsplit("::", 1)[0]
+    prov = by_urn.get(urn)
+    if prov is not None:
+        return proto.AnalyzerProviderResource(
+            type=prov.type, urn=prov.urn, name=prov.name, properties=to_struct(prov.inputs, prov.secret_inputs)
+        )
+    parts = urn.split("::")
+    return proto.AnalyzerProviderResource(type=parts[-2] if len(parts) >= 2 else "", urn=urn, name=parts[-1])
+
+
+def _root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
+    """Where the engine files stack violations that name no resource of the stack."""
+    for r in resources:
+        if r.type == ROOT_STACK_TYPE:
+            return r.urn
+    if not resources:
+        return ""
+    head = resources[0].urn.split("::")  # urn:pulumi:<stack>::<project>::<type>::<name>
+    stack, project = head[0].removeprefix("urn:pulumi:"), head[1] if len(head) > 1 else ""
+    return f"urn:pulumi:{stack}::{project}::{ROOT_STACK_TYPE}::{project}-{stack}"
+
+
+class Evaluator:
+    """Configured pulumi_policy servicers; evaluate() may be called for many resource lists.
+
+    The pack's full servicer answers GetAnalyzerInfo and defines the config. For speed, Analyze goes
+    to a servicer holding only the policies that inspect the resource's type, and each stack policy
+    gets a servicer of its own fed only the types it reads (declared in the rules). Every servicer is
+    configured identically, so diagnostics are the same as from one servicer (``exact=True`` runs the
+    single full servicer, and the tests compare both ways).
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None, *, exact: bool = False) -> None:
+        self.exact = exact
+        self._policies = pack.policies()
+        self._full = self._servicer(self._policies)
+        self.info: proto.AnalyzerInfo = self._full.GetAnalyzerInfo(None, None)
+        self.config = reconcile(self.info, config)  # raises PolicyConfigError like the CLI would
+        self._configure = configure_request(self.config)
+        self._full.Configure(self._configure, None)
+        catalogue = load_catalogue()
+        self._control = {p.name: _control_of(p) for p in self.info.policies}
+        self._frameworks = {
+            name: tuple(f.as_dict() for f in catalogue.framework_refs(cid)) if cid else ()
+            for name, cid in self._control.items()
+        }
+        self._by_type: dict[str, _PolicyAnalyzerServicer | None] = {}
+        self._stack_parts = [
+            (self._servicer([p]), STACK_READS.get(p.name))
+            for p in self._policies
+            if isinstance(p, StackValidationPolicy)
+        ]
+
+    def _servicer(self, policies: list[Policy]) -> _PolicyAnalyzerServicer:
+        servicer = _PolicyAnalyzerServicer(
+            pack.PACK_NAME,
+            pack.pack_version(),
+            policies,
+            pack.DEFAULT_ENFORCEMENT,
+            None,
+            pack.pack_description(),
+            pack.DISPLAY_NAME,
+            None,
+            pack.PROVIDER,
+            None,
+            None,
+        )
+        if hasattr(self, "_configure"):
+            servicer.Configure(self._configure, None)
+        return servicer
+
+    def _for_type(self, type_token: str) -> _PolicyAnalyzerServicer | None:
+        """The servicer with the resource policies that inspect this type (None if there are none)."""
+        if self.exact:
+            return self._full
+        if type_token not in self._by_type:
+            chosen = [
+                p
+                for p in self._policies
+                if isinstance(p, ResourceValidationPolicy)
+                and (RESOURCE_TYPES.get(p.name) is None or type_token in RESOURCE_TYPES[p.name])
+            ]
+            self._by_type[type_token] = self._servicer(chosen) if chosen else None
+        return self._by_type[type_token]
+
+    def _violation(self, d: proto.AnalyzeDiagnostic, urn: str) -> Violation:
+        return Violation(
+            policy=d.policyName,
+            urn=urn,
+            severity=_SEVERITY.get(d.severity, ""),
+            enforcement=_ENFORCEMENT.get(d.enforcementLevel, "advisory"),
+            message=d.message,
+            frameworks=self._frameworks.get(d.policyName, ()),
+            control=self._control.get(d.policyName, ""),
+        )
+
+    def analyze_resources(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
+        """One Analyze call per resource, as the engine makes while registering them."""
+        by_urn = {r.urn: r for r in resources}
+        out: list[Violation] = []
+        for r in resources:
+            servicer = self._for_type(r.type)
+            if servicer is None:
+                continue  # no policy inspects this type: the full servicer would report nothing
+            request = proto.AnalyzeRequest(
+                type=r.type,
+                urn=r.urn,
+                name=r.name,
+                properties=to_struct(r.inputs, r.secret_inputs),
+                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+                provider=_provider_message(r.provider, by_urn),
+            )
+            for d in servicer.Analyze(request, None).diagnostics:
+                out.append(self._violation(d, r.urn))  # the engine files these under the resource's URN
+        return out
+
+    def analyze_stack(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
+        """What the engine's single AnalyzeStack call reports once all resources are registered."""
+        by_urn = {r.urn: r for r in resources}
+        messages = {}
+        for r in resources:
+            messages[r.urn] = proto.AnalyzerResource(
+                type=r.type,
+                urn=r.urn,
+                name=r.name,
+                properties=to_struct(r.inputs, r.secret_inputs),
+                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+                provider=_provider_message(r.provider, by_urn),
+                parent=r.parent or "",
+                dependencies=list(r.dependencies),
+            )
+        parts = [(self._full, None)] if self.exact else self._stack_parts
+        root = _root_stack_urn(resources)
+        out: list[Violation] = []
+        for servicer, reads in parts:
+            chosen = [messages[r.urn] for r in resources if reads is None or r.type in reads]
+            response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=chosen), None)
+            for d in response.diagnostics:
+                out.append(self._violation(d, d.urn if d.urn in by_urn else root))
+        return out
+
+    def evaluate(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
+        """Analyze each resource, then AnalyzeStack; violations in engine order."""
+        resources = list(resources)
+        return self.analyze_resources(resources) + self.analyze_stack(resources)
+
+
+def _control_of(info: proto.PolicyInfo) -> str:
+    tag = next((t for t in info.tags if t.startswith(CONTROL_TAG)), "")
+    return tag.removeprefix(CONTROL_TAG)
+
+
+def evaluate(resources: Sequence[RegisteredResource], config: Mapping[str, Any] | None = None) -> list[Violation]:
+    """Run the pack over registered resources with an optional --policy-pack-config style dict."""
+    return Evaluator(config).evaluate(resources)
+
+
+def has_mandatory(violations: Iterable[Violation]) -> bool:
+    return any(v.mandatory for v in violations)

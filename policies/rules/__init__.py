@@ -1,0 +1,34 @@
+"""All policies of the pack, one module per concern; ``ALL_POLICIES`` is what the pack serves."""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from . import (
+    backups,
+    floating_ips,
+    identity,
+    instances,
+    keymanager,
+    listeners,
+    object_storage,
+    providers,
+    secgroups,
+    segmentation,
+    volumes,
+)
+
+MODULES = (
+    secgroups,
+    segmentation,
+    floating_ips,
+    listeners,
+    keymanager,
+    volumes,
+    object_storage,
+    backups,
+    identity,
+    instances,
+    providers,
+)
+ALL_POLICIES: list[Policy] = [p for m in MODULES for p in m.POLICIES]
