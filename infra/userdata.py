@@ -157,6 +157,7 @@ class HostFile:
 
 HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/ssh/sshd_config.d/10-ccaas-baseline.conf", "sshd_config.j2", "0600"),
+    HostFile("/etc/ccaas/host.json", "host.json.j2"),
     HostFile("/etc/issue.net", "issue.j2"),
     HostFile("/etc/issue", "issue.j2"),
     HostFile("/etc/nftables.conf", "nftables.conf.j2", "0600"),
@@ -193,6 +194,7 @@ REQUIRED_PACKAGES = (
     "nftables",
     "auditd",
     "aide",
+    "aide-common",
     "chrony",
     "rsyslog",
     "rsyslog-gnutls",

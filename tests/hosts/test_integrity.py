@@ -1,0 +1,24 @@
+"""HOST-12/13: file-integrity baseline and unattended security upgrades."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.control("HOST-12")
+def test_aide_has_a_baseline_and_a_daily_check(host) -> None:
+    assert host.package("aide").is_installed
+    with host.sudo():
+        assert host.file("/var/lib/aide/aide.db").exists, "aideinit has not produced the baseline database"
+        assert "/etc/ssh Full" in host.file("/etc/aide/aide.conf.d/99_ccaas_baseline").content_string
+    timer = host.service("dailyaidecheck.timer")
+    assert timer.is_enabled
+
+
+@pytest.mark.control("HOST-13")
+def test_unattended_security_upgrades_are_on(host) -> None:
+    assert host.package("unattended-upgrades").is_installed
+    periodic = host.file("/etc/apt/apt.conf.d/20auto-upgrades").content_string
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in periodic
+    assert "label=Debian-Security" in periodic
+    assert host.service("apt-daily-upgrade.timer").is_enabled

@@ -1,0 +1,65 @@
+"""Role services: HOST-16 (app TLS), HOST-17 (PostgreSQL), HOST-18 (LUKS2 recordings), HOST-01."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.control("HOST-01")
+def test_cloud_init_applied_the_baseline_without_errors(host) -> None:
+    status = host.run("cloud-init status --long")
+    assert "status: done" in status.stdout, status.stdout + status.stderr
+    with host.sudo():
+        user_data = host.file("/var/lib/cloud/instance/user-data.txt").content_string
+    assert "# ccaas-baseline host baseline v1" in user_data.splitlines()[1]
+
+
+@pytest.mark.control("HOST-16")
+@pytest.mark.roles("app")
+def test_app_serves_tls_12_and_13_only_with_hsts(host) -> None:
+    assert host.service("nginx").is_running
+    assert host.socket("tcp://0.0.0.0:443").is_listening
+    connect = "openssl s_client -connect 127.0.0.1:443 -servername localhost </dev/null"
+    assert host.run(f"{connect} -tls1_2").rc == 0
+    assert host.run(f"{connect} -tls1_3").rc == 0
+    assert host.run(f"{connect} -tls1_1").rc != 0
+    headers = host.check_output("curl -sk -D - -o /dev/null https://127.0.0.1/")
+    assert "strict-transport-security: max-age=" in headers.lower()
+    assert "server: nginx/" not in headers.lower(), "server_tokens must be off"
+
+
+@pytest.mark.control("HOST-17")
+@pytest.mark.roles("db")
+def test_postgres_listens_only_on_the_data_subnet_with_scram_and_tls(host) -> None:
+    assert host.service("postgresql").is_running
+    listening = [s for s in host.socket.get_listening_sockets() if s.endswith(":5432")]
+    assert listening and not any(s.startswith(("tcp://0.0.0.0", "tcp://:::")) for s in listening), listening
+    with host.sudo("postgres"):
+        settings = host.check_output(
+            "psql -Atc \"select name||'='||setting from pg_settings where name in "
+            "('ssl','password_encryption','ssl_min_protocol_version')\""
+        )
+    assert set(settings.splitlines()) == {
+        "ssl=on",
+        "password_encryption=scram-sha-256",
+        "ssl_min_protocol_version=TLSv1.2",
+    }
+    with host.sudo():
+        hba = host.file("/etc/postgresql/15/main/pg_hba.conf").content_string
+    remote = [line.split() for line in hba.splitlines() if line.startswith(("host", "hostssl"))]
+    assert all(r[0] == "hostssl" and r[-1] == "scram-sha-256" for r in remote if r[-1] != "reject")
+
+
+@pytest.mark.control("HOST-18")
+@pytest.mark.roles("recordings")
+def test_recordings_live_on_an_open_luks2_volume(host) -> None:
+    mount = host.mount_point("/srv/recordings")
+    assert mount.exists and mount.device == "/dev/mapper/recordings"
+    assert {"nodev", "nosuid", "noexec"} <= set(mount.options)
+    with host.sudo():
+        status = host.check_output("cryptsetup status recordings")
+        device = next(line.split()[-1] for line in status.splitlines() if line.strip().startswith("device:"))
+        dump = host.check_output(f"cryptsetup luksDump {device}")
+        assert [line.split()[-1] for line in dump.splitlines() if line.startswith("Version:")] == ["2"]
+        assert host.file("/etc/ccaas/luks.key").mode == 0o400
+        assert "recordings" in host.file("/etc/crypttab").content_string
