@@ -76,6 +76,68 @@ def cmd_policy_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lab_hosts_json(lab) -> dict:
+    keys = ("name", "role", "ssh_host", "ssh_port", "user", "identity_file", "known_hosts_file", "https_port")
+    return {
+        "stack": lab.stack,
+        "accel": lab.accel,
+        "ssh_config": lab.ssh_config_file,
+        "hosts": [{**{k: getattr(h, k) for k in keys}, "running": h.running} for h in lab.hosts],
+    }
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from lab import api as lab_api  # the lab pulls in QEMU helpers; plan/verify users need not load it
+
+    if args.lab_command == "up":
+        roles = [r for r in args.roles.split(",") if r]
+        try:
+            lab = lab_api.up(roles, stack=args.stack, progress=lambda m: print(m, file=sys.stderr, flush=True))
+        except lab_api.LabError as error:
+            return _fail(f"lab up failed (nothing left running):\n{error}")
+        print(json.dumps(_lab_hosts_json(lab), indent=2) if args.json else f"lab up: {len(lab.hosts)} host(s) ready")
+        return EXIT_OK
+    if args.lab_command == "down":
+        lab_api.down(progress=lambda m: print(m, file=sys.stderr, flush=True))
+        return EXIT_OK
+    lab = lab_api.status()
+    if lab is None:
+        if args.json:
+            print(json.dumps({"hosts": []}))
+        else:
+            print("no lab is running (ccsec lab up --roles bastion,app)")
+        return EXIT_OK
+    if args.json:
+        print(json.dumps(_lab_hosts_json(lab), indent=2))
+    else:
+        for h in lab.hosts:
+            state = "running" if h.running else "STOPPED"
+            https = f" https=127.0.0.1:{h.https_port}" if h.https_port else ""
+            print(f"{h.name:<20} {h.role:<11} {state:<8} ssh {h.user}@{h.ssh_host}:{h.ssh_port}{https}")
+        print(f"ssh -F {lab.ssh_config_file} <name>   # host keys pinned, StrictHostKeyChecking yes")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ccsec import verify
+    from lab import api as lab_api
+
+    lab = lab_api.status()
+    if lab is None or not lab.hosts:
+        return _fail("no lab is running: start one with `ccsec lab up --roles bastion,app`")
+    down = [h.name for h in lab.hosts if not h.running]
+    if down:
+        return _fail(f"lab hosts not running: {', '.join(down)} (ccsec lab down; ccsec lab up ...)")
+    hosts = [h.name for h in lab.hosts if not args.roles or h.role in args.roles.split(",")]
+    out_dir = Path(args.out) if args.out else verify.default_out_dir("verify")
+    try:
+        result = verify.run_suite(hosts, Path(lab.ssh_config_file), out_dir, workers=args.workers)
+    except verify.VerifyError as error:
+        return _fail(str(error))
+    print(json.dumps(result.as_dict(), indent=2) if args.format == "json" else verify.render_text(result))
+    return result.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccsec",
@@ -132,6 +194,42 @@ def build_parser() -> argparse.ArgumentParser:
     policy_config.add_argument("--stack", required=True, help=f"stack name (available: {stacks})")
     policy_config.add_argument("--stacks-dir", default=str(STACKS_DIR), metavar="DIR", help="default: stacks/")
     policy_config.set_defaults(handler=cmd_policy_config)
+
+    lab = sub.add_parser(
+        "lab",
+        help="boot, list or remove the local QEMU lab (Debian 12 hosts from the stack's own cloud-init)",
+        description=(
+            "The local lab boots one Debian 12 VM per role in QEMU (KVM when usable, else TCG), hands it the "
+            "exact user-data the Pulumi program renders for that role (NoCloud seed), forwards SSH (and 443 "
+            "for app) to 127.0.0.1 and pins each host key it generated. Needs ~1-1.5 GiB RAM per host."
+        ),
+    )
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    lab_up = lab_sub.add_parser("up", help="build/cache the image and boot one VM per role; waits for cloud-init")
+    lab_up.add_argument("--roles", default="bastion,app", help="comma-separated roles (default: bastion,app)")
+    lab_up.add_argument("--stack", default="lab", help="stack whose cloud-init the VMs boot (default: lab)")
+    lab_up.add_argument("--json", action="store_true", help="print the lab status JSON when ready")
+    lab_down = lab_sub.add_parser("down", help="stop the VMs and remove everything but the cached image")
+    lab_status = lab_sub.add_parser("status", help="list lab hosts and how to reach them (keys pinned)")
+    lab_status.add_argument("--json", action="store_true", help="machine-readable output")
+    for action in (lab_up, lab_down, lab_status):
+        action.set_defaults(handler=cmd_lab)
+
+    verify = sub.add_parser(
+        "verify",
+        help="run the testinfra host suite against the lab hosts (JUnit XML + JSON summary)",
+        description=(
+            "Run tests/hosts over SSH with host keys pinned (OpenSSH, StrictHostKeyChecking yes). Writes "
+            "junit.xml, summary.json and pytest.log to --out. Exit 0 all controls hold, 1 a control failed, "
+            "2 a host could not be checked."
+        ),
+    )
+    verify.add_argument("--lab", action="store_true", required=True, help="verify the running local lab")
+    verify.add_argument("--roles", help="only hosts of these roles (comma-separated)")
+    verify.add_argument("--out", metavar="DIR", help="report directory (default: reports/verify-<UTC time>)")
+    verify.add_argument("--workers", type=int, default=0, help="parallel pytest-xdist workers (default: serial)")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.set_defaults(handler=cmd_verify)
     return parser
 
 

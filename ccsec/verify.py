@@ -1,0 +1,162 @@
+"""`ccsec verify`: run the testinfra suite (tests/hosts) against hosts, with host keys pinned.
+
+testinfra connects through its ssh:// backend (the OpenSSH client) with an ssh_config that sets
+UserKnownHostsFile and StrictHostKeyChecking yes, so a host whose key changed is refused, never
+trusted. Results come back as JUnit XML (for CI) and a JSON summary naming the failed controls.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "hosts"
+
+
+class VerifyError(Exception):
+    """The suite could not run at all (no hosts, no ssh_config, pytest missing)."""
+
+
+@dataclass
+class Finding:
+    host: str
+    test: str
+    control: str
+    outcome: str  # failed | error
+    message: str
+
+
+@dataclass
+class VerifyResult:
+    started: str
+    hosts: list[str]
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    deselected_note: str = "role-specific tests are deselected on hosts of other roles"
+    findings: list[Finding] = field(default_factory=list)
+    junit: str = ""
+    summary: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 all passed, 1 a control failed, 2 a host could not be checked (errors only)."""
+        if self.failed:
+            return 1
+        if self.errors or not self.passed:
+            return 2
+        return 0
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["failed_controls"] = sorted({f.control for f in self.findings if f.outcome == "failed" and f.control})
+        return data
+
+
+def _ssh_host(name: str) -> str:
+    """testinfra parametrises tests as test_x[ssh://host]; the host name is what's inside."""
+    return name.split("[ssh://", 1)[1].rstrip("]") if "[ssh://" in name else ""
+
+
+def parse_junit(path: Path, result: VerifyResult) -> None:
+    """Count outcomes and collect failures with the control id recorded by tests/hosts/conftest.py."""
+    tree = ET.parse(path)  # noqa: S314 - our own pytest output
+    for case in tree.iter("testcase"):
+        controls = [p.get("value", "") for p in case.iter("property") if p.get("name") == "control"]
+        control = controls[0] if controls else ""
+        failure = case.find("failure")
+        error = case.find("error")
+        if case.find("skipped") is not None:
+            continue
+        if failure is None and error is None:
+            result.passed += 1
+            continue
+        node = failure if failure is not None else error
+        outcome = "failed" if failure is not None else "error"
+        if outcome == "failed":
+            result.failed += 1
+        else:
+            result.errors += 1
+        message = (node.get("message") or node.text or "").strip().splitlines()
+        result.findings.append(
+            Finding(
+                host=_ssh_host(case.get("name", "")),
+                test=f"{case.get('classname', '')}::{case.get('name', '')}",
+                control=control,
+                outcome=outcome,
+                message=message[0][:400] if message else "",
+            )
+        )
+
+
+def run_suite(
+    hosts: list[str],
+    ssh_config: Path,
+    out_dir: Path,
+    workers: int = 0,
+    extra_args: list[str] | None = None,
+) -> VerifyResult:
+    """Run tests/hosts against `hosts` (names resolved by `ssh_config`); write junit.xml + summary.json."""
+    if not hosts:
+        raise VerifyError("no hosts to verify")
+    if not ssh_config.is_file():
+        raise VerifyError(f"ssh_config {ssh_config} not found")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    junit = out_dir / "junit.xml"
+    result = VerifyResult(started=datetime.now(UTC).isoformat(timespec="seconds"), hosts=hosts)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITE),
+        "--rootdir",
+        str(ROOT),
+        "-p",
+        "no:cacheprovider",
+        f"--hosts={','.join(f'ssh://{h}' for h in hosts)}",
+        f"--ssh-config={ssh_config}",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        "-q",
+        "-rfE",
+    ]
+    if workers > 1:
+        command += ["-n", str(workers)]
+    command += extra_args or []
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    (out_dir / "pytest.log").write_text(completed.stdout + completed.stderr)
+    if not junit.is_file():
+        raise VerifyError(
+            f"the host suite did not run (pytest exit {completed.returncode}):\n{completed.stderr[-2000:]}"
+        )
+    parse_junit(junit, result)
+    result.junit = str(junit)
+    result.summary = str(out_dir / "summary.json")
+    Path(result.summary).write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    return result
+
+
+def default_out_dir(kind: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return ROOT / "reports" / f"{kind}-{stamp}"
+
+
+def render_text(result: VerifyResult) -> str:
+    lines = [
+        f"verify: {len(result.hosts)} host(s): {result.passed} passed, {result.failed} failed, {result.errors} errors"
+    ]
+    for finding in result.findings:
+        tag = f"[{finding.control}] " if finding.control else ""
+        lines.append(f"  {finding.outcome.upper()} {tag}{finding.host}: {finding.test.split('::')[-1]}")
+        if finding.message:
+            lines.append(f"      {finding.message}")
+    lines.append(f"reports: {result.junit}, {result.summary}")
+    return "\n".join(lines)
