@@ -1,0 +1,316 @@
+"""Lab lifecycle: ``up`` boots one VM per role from the stack's cloud-init, ``down`` removes them,
+``status`` reports them.
+
+Per host the lab generates an ED25519 SSH host key (handed to cloud-init and pinned in a
+known_hosts file) and an ED25519 key pair for the operator account. Everything lives under
+``work_dir()``; only the cached base image survives ``down``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from lab import image, state, vm
+from lab.keys import generate_ed25519, known_hosts_line
+from lab.paths import work_dir
+from lab.progress import Progress, Stopwatch
+from lab.ssh import run, wait_connect
+from lab.state import HostState, LabState
+
+DEFAULT_ADMIN = "ccadmin"
+SSH_HOST = "127.0.0.1"
+HTTPS_ROLES = ("app",)
+MEMORY_MB = {"db": 1536}
+DEFAULT_MEMORY_MB = 1024
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+UserDataRenderer = Callable[[str, str, str, str, str, str, str], str]
+
+
+class LabError(RuntimeError):
+    """The lab could not be brought up (everything it started has been removed)."""
+
+
+def _renderer() -> tuple[UserDataRenderer, str]:
+    """The project's renderer; the dev fallback only if it cannot be imported (or is forced)."""
+    if os.environ.get("CCSEC_LAB_DEV_USERDATA") != "1":
+        try:
+            from infra.userdata import render_lab_user_data
+        except ImportError:
+            pass
+        else:
+            return render_lab_user_data, "infra.userdata.render_lab_user_data"
+    from lab._dev_userdata import render_dev_user_data
+
+    return render_dev_user_data, "lab._dev_userdata (DEV FALLBACK, not the baseline)"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _validate(roles: list[str], stack: str, admin_user: str) -> list[tuple[str, str]]:
+    """Check inputs; return (role, hostname) pairs — ``<stack>-<role>-<n>``."""
+    if not roles:
+        raise LabError("no roles given")
+    if not NAME_RE.fullmatch(stack):
+        raise LabError("stack: must be a-z, 0-9 and '-', starting with a letter")
+    if not USER_RE.fullmatch(admin_user) or admin_user == "root":
+        raise LabError("admin_user: must be a POSIX user name other than root")
+    seen: dict[str, int] = {}
+    pairs = []
+    for role in roles:
+        if not NAME_RE.fullmatch(role):
+            raise LabError(f"role {role!r}: must be a-z, 0-9 and '-'")
+        seen[role] = seen.get(role, 0) + 1
+        name = f"{stack}-{role}-{seen[role]}"
+        if len(name) > 32:
+            raise LabError(f"host name {name!r} is longer than 32 characters")
+        pairs.append((role, name))
+    return pairs
+
+
+def _prepare_host(
+    role: str, name: str, stack: str, admin_user: str, base: image.BaseImage, accel: str, render: UserDataRenderer
+) -> tuple[HostState, vm.VmSpec]:
+    """Keys, known_hosts, seed and overlay for one host (QEMU not started yet)."""
+    vm_dir = work_dir() / "vms" / name
+    vm_dir.mkdir(parents=True, mode=0o700)
+    host_key = generate_ed25519(f"root@{name}")
+    admin_key = generate_ed25519(f"{admin_user}@ccsec-lab")
+    identity = vm_dir / "id_ed25519"
+    _write_private(identity, admin_key.private_openssh)
+    _write_private(vm_dir / "id_ed25519.pub", admin_key.public_openssh + "\n")
+    user_data = render(
+        stack, role, name, host_key.private_openssh, host_key.public_openssh, admin_user, admin_key.public_openssh
+    )
+    seed = vm_dir / "seed.iso"
+    from lab.seed import write_seed
+
+    write_seed(seed, f"ccsec-lab-{uuid.uuid4()}", name, user_data)
+    vm.create_overlay(base.disk, vm_dir / "disk.qcow2")
+    spec = vm.VmSpec(
+        name=name,
+        vm_dir=vm_dir,
+        base_disk=base.disk,
+        kernel=base.kernel,
+        initrd=base.initrd,
+        seed=seed,
+        memory_mb=MEMORY_MB.get(role, DEFAULT_MEMORY_MB),
+        ssh_port=0,
+        https_port=None,
+        accel=accel,
+    )
+    host = HostState(
+        name=name,
+        role=role,
+        ssh_host=SSH_HOST,
+        ssh_port=0,
+        user=admin_user,
+        identity_file=str(identity),
+        known_hosts_file=str(vm_dir / "known_hosts"),
+        https_port=None,
+        pid=0,
+        vm_dir=str(vm_dir),
+        console_log=str(spec.console_log),
+        memory_mb=spec.memory_mb,
+        host_key_public=host_key.public_openssh,
+    )
+    return host, spec
+
+
+def _start(host: HostState, spec: vm.VmSpec, attempts: int = 3) -> None:
+    """Start QEMU on fresh ports (retrying if a port was taken meanwhile); write known_hosts."""
+    for attempt in range(attempts):
+        ssh_port = vm.free_port()
+        https_port = vm.free_port() if host.role in HTTPS_ROLES else None
+        spec = vm.VmSpec(**{**spec.__dict__, "ssh_port": ssh_port, "https_port": https_port})
+        try:
+            host.pid = vm.start(spec)
+        except vm.VmError as exc:
+            if "host forwarding" in str(exc) and attempt + 1 < attempts:
+                continue
+            raise
+        host.ssh_port, host.https_port = ssh_port, https_port
+        Path(host.known_hosts_file).write_text(known_hosts_line(SSH_HOST, ssh_port, host.host_key_public))
+        return
+
+
+def _console_tail(host: HostState, lines: int = 30) -> str:
+    try:
+        text = Path(host.console_log).read_text(errors="replace")
+    except OSError:
+        return "(no console log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ConsoleWatcher:
+    """Report boot milestones (once each) as they appear on a VM's serial console."""
+
+    MILESTONES = (
+        ("Linux version", "kernel started"),
+        ("EXT4-fs (vda): mounted", "root filesystem mounted"),
+        ("running 'init-local'", "cloud-init: init-local"),
+        ("running 'init'", "cloud-init: init (network, users, SSH host key)"),
+        ("Started ssh.service", "sshd started"),
+        ("running 'modules:config'", "cloud-init: modules:config"),
+        ("running 'modules:final'", "cloud-init: modules:final"),
+        (" finished at ", "cloud-init finished"),
+    )
+
+    def __init__(self, host: HostState, say: Progress) -> None:
+        self._host, self._say = host, say
+        self._seen: set[str] = set()
+
+    def __call__(self) -> None:
+        try:
+            text = Path(self._host.console_log).read_text(errors="replace")
+        except OSError:
+            return
+        text = ANSI_RE.sub("", text)
+        for needle, label in self.MILESTONES:
+            if needle not in self._seen and needle in text:
+                self._seen.add(needle)
+                self._say(f"{self._host.name}: {label}")
+
+
+def _wait_ready(host: HostState, deadline: float, say: Progress, watch: Callable[[], None] | None = None) -> None:
+    """Wait for SSH (pinned key) and for cloud-init to finish; fail on cloud-init errors.
+
+    ``watch`` is called every few seconds meanwhile (console milestones of all hosts).
+    """
+    watch = watch or ConsoleWatcher(host, say)
+    client = wait_connect(
+        host.ssh_host,
+        host.ssh_port,
+        host.user,
+        host.identity_file,
+        host.known_hosts_file,
+        deadline,
+        alive=lambda: vm.is_ours(host.pid, Path(host.vm_dir)),
+        tick=watch,
+    )
+    say(f"{host.name}: SSH up with pinned host key, waiting for cloud-init")
+    try:
+        remaining = max(30.0, deadline - time.monotonic())
+        rc, out, err = run(client, "cloud-init status --wait --long", timeout=remaining, tick=watch)
+        if rc != 0:
+            _, log, _ = run(client, "sudo -n tail -n 40 /var/log/cloud-init-output.log || true", timeout=30)
+            raise LabError(f"{host.name}: cloud-init did not finish cleanly (exit {rc}):\n{out}{err}\n{log}")
+    finally:
+        client.close()
+    host.ready = True
+
+
+def up(
+    roles: list[str],
+    stack: str = "lab",
+    progress: Progress | None = None,
+    *,
+    admin_user: str = DEFAULT_ADMIN,
+    timeout: float = 1200.0,
+) -> LabState:
+    """Boot one VM per role with the stack's user-data; return the state once cloud-init finished.
+
+    Raises :class:`LabError` (after removing everything it started) if a VM does not come up.
+    """
+    say = Stopwatch(progress)
+    pairs = _validate(roles, stack, admin_user)
+    existing = state.load()
+    if existing and any(vm.is_ours(h.pid, Path(h.vm_dir)) for h in existing.hosts):
+        raise LabError("a lab is already running: run `down` first")
+    down(progress=lambda _m: None)  # clear leftovers of a crashed run
+    work_dir().mkdir(parents=True, exist_ok=True)
+    work_dir().chmod(0o700)  # keys, seeds (host private key) and overlays live here
+    render, source = _renderer()
+    say(f"user-data from {source}")
+    base = image.ensure_image(say)
+    accel = vm.choose_accel(base.kernel, cache=base.directory.parent / "accel-probe")
+    say(f"accelerator: {accel}")
+    lab = LabState(
+        stack=stack,
+        accel=accel,
+        base_image=str(base.disk),
+        userdata_source=source,
+        ssh_config_file=str(work_dir() / "ssh_config"),
+    )
+    try:
+        specs = []
+        for role, name in pairs:
+            host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render)
+            lab.hosts.append(host)
+            specs.append(spec)
+        for host, spec in zip(lab.hosts, specs, strict=True):
+            _start(host, spec)
+            host.running = True
+            state.save(lab)
+            say(
+                f"{host.name}: QEMU pid {host.pid}, ssh 127.0.0.1:{host.ssh_port}"
+                + (f", https 127.0.0.1:{host.https_port}" if host.https_port else "")
+                + f", {host.memory_mb} MiB"
+            )
+        deadline = time.monotonic() + timeout
+        watchers = [ConsoleWatcher(h, say) for h in lab.hosts]
+
+        def watch_all() -> None:
+            for w in watchers:
+                w()
+
+        for host in lab.hosts:
+            try:
+                _wait_ready(host, deadline, say, watch_all)
+            except LabError:
+                raise
+            except Exception as exc:
+                raise LabError(f"{host.name}: {exc}\n--- console tail ---\n{_console_tail(host)}") from exc
+            say(f"{host.name}: ready")
+            state.save(lab)
+    except BaseException:
+        say("lab up failed: removing what it started")
+        state.save(lab)
+        down(progress=say)
+        raise
+    say(f"lab up: {len(lab.hosts)} host(s) ready")
+    return lab
+
+
+def status() -> LabState | None:
+    """The recorded lab with each host's ``running`` flag refreshed, or None if there is none."""
+    lab = state.load()
+    if lab is None:
+        return None
+    for host in lab.hosts:
+        host.running = vm.is_ours(host.pid, Path(host.vm_dir))
+    return lab
+
+
+def down(progress: Progress | None = None) -> None:
+    """Stop every lab VM and delete all lab files except the cached base image."""
+    say = Stopwatch(progress)
+    lab = state.load()
+    vms_root = work_dir() / "vms"
+    targets: list[tuple[int, Path]] = [(h.pid, Path(h.vm_dir)) for h in lab.hosts] if lab else []
+    # Also catch VMs whose state was never written (crash between start and save).
+    for pidfile in vms_root.glob("*/qemu.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            targets.append((int(pidfile.read_text().strip()), pidfile.parent))
+    for pid, vm_dir in targets:
+        if pid and vm.stop(pid, vm_dir):
+            say(f"stopped {vm_dir.name} (pid {pid})")
+    shutil.rmtree(vms_root, ignore_errors=True)
+    state_path = work_dir() / "state.json"
+    state_path.unlink(missing_ok=True)
+    (work_dir() / "ssh_config").unlink(missing_ok=True)
+    state_path.with_suffix(".tmp").unlink(missing_ok=True)
+    say("lab down: VMs stopped, lab files removed (base image kept)")

@@ -1,0 +1,40 @@
+"""Where the lab keeps its files.
+
+* ``work_dir()`` — per-checkout runtime files (state.json, per-VM overlays, keys, seeds, logs);
+  default ``lab/.work`` (gitignored), override with ``CCSEC_LAB_WORK``.
+* ``cache_dir()`` — cached base images, shared between runs; default ``~/.cache/ccsec/lab``,
+  override with ``CCSEC_LAB_CACHE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_LAB_DIR = Path(__file__).resolve().parent
+
+
+def lab_dir() -> Path:
+    """Directory of the ``lab`` package (holds packages.txt)."""
+    return _LAB_DIR
+
+
+def work_dir() -> Path:
+    """Runtime directory of the lab (created on demand by callers)."""
+    env = os.environ.get("CCSEC_LAB_WORK")
+    return Path(env).resolve() if env else _LAB_DIR / ".work"
+
+
+def cache_dir() -> Path:
+    """Base image cache directory."""
+    env = os.environ.get("CCSEC_LAB_CACHE")
+    if env:
+        return Path(env).resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "ccsec" / "lab"
+
+
+def state_file() -> Path:
+    """The lab state file (JSON, mode 0600)."""
+    return work_dir() / "state.json"

@@ -1,0 +1,42 @@
+"""NoCloud seed: an ISO 9660 volume labelled ``cidata`` with meta-data and user-data."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def meta_data(instance_id: str, hostname: str) -> str:
+    """NoCloud meta-data document (YAML)."""
+    return f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n"
+
+
+def write_seed(path: Path, instance_id: str, hostname: str, user_data: str) -> None:
+    """Write the seed ISO to ``path`` (mode 0600: user-data holds the host's private key)."""
+    with tempfile.TemporaryDirectory(prefix="ccsec-seed-") as tmp:
+        d = Path(tmp)
+        (d / "meta-data").write_text(meta_data(instance_id, hostname))
+        (d / "user-data").write_text(user_data)
+        path.unlink(missing_ok=True)
+        path.touch(mode=0o600)
+        res = subprocess.run(
+            [
+                "genisoimage",
+                "-quiet",
+                "-output",
+                str(path),
+                "-volid",
+                "cidata",
+                "-joliet",
+                "-rock",
+                str(d / "user-data"),
+                str(d / "meta-data"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if res.returncode != 0:
+            raise RuntimeError(f"genisoimage failed: {res.stderr.strip()}")
+        path.chmod(0o600)

@@ -1,0 +1,101 @@
+"""The lab state file: which VMs run, and how to reach each one with a pinned host key."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lab.paths import state_file
+
+
+@dataclass
+class HostState:
+    """One lab VM. ``known_hosts_file`` pins the host key generated for it (no trust on first use)."""
+
+    name: str
+    role: str
+    ssh_host: str
+    ssh_port: int
+    user: str
+    identity_file: str
+    known_hosts_file: str
+    https_port: int | None
+    pid: int
+    vm_dir: str
+    console_log: str
+    memory_mb: int
+    host_key_public: str
+    running: bool = False
+    ready: bool = False
+
+
+@dataclass
+class LabState:
+    """All VMs of one lab run."""
+
+    stack: str
+    accel: str
+    base_image: str
+    userdata_source: str
+    ssh_config_file: str = ""
+    hosts: list[HostState] = field(default_factory=list)
+
+    def host(self, name_or_role: str) -> HostState:
+        """The host with this name, or the first host of this role."""
+        for h in self.hosts:
+            if name_or_role in (h.name, h.role):
+                return h
+        raise KeyError(name_or_role)
+
+    def to_json(self) -> str:
+        """Serialise (no private key material is stored in the state file itself)."""
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LabState:
+        """Parse what :meth:`to_json` wrote."""
+        raw = json.loads(text)
+        hosts = [HostState(**h) for h in raw.pop("hosts", [])]
+        return cls(**raw, hosts=hosts)
+
+
+def ssh_config_text(state: LabState) -> str:
+    """OpenSSH client config with one pinned ``Host`` block per VM (for ``ssh -F`` / testinfra ssh://)."""
+    blocks = []
+    for h in state.hosts:
+        blocks.append(
+            f"Host {h.name}\n"
+            f"  HostName {h.ssh_host}\n"
+            f"  Port {h.ssh_port}\n"
+            f"  User {h.user}\n"
+            f"  IdentityFile {h.identity_file}\n"
+            "  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {h.known_hosts_file}\n"
+            "  GlobalKnownHostsFile /dev/null\n"
+            "  StrictHostKeyChecking yes\n"
+            "  BatchMode yes\n"
+        )
+    return "\n".join(blocks)
+
+
+def save(state: LabState, path: Path | None = None) -> None:
+    """Write the state atomically with mode 0600."""
+    path = path or state_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(state.to_json())
+    os.replace(tmp, path)
+    if state.ssh_config_file:
+        Path(state.ssh_config_file).write_text(ssh_config_text(state))
+
+
+def load(path: Path | None = None) -> LabState | None:
+    """The saved state, or None if no lab is recorded."""
+    path = path or state_file()
+    if not path.is_file():
+        return None
+    return LabState.from_json(path.read_text())

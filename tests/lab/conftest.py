@@ -1,0 +1,54 @@
+"""Session fixture: boot a real lab VM (QEMU, Debian 12, the stack's cloud-init) and remove it after.
+
+The lab either comes up or the tests ERROR — they never skip. Set ``CCSEC_LAB_TEST_ROLE`` /
+``CCSEC_LAB_TEST_STACK`` to boot another role/stack (default: ``app`` from stack ``lab``).
+Progress lines go to the real stderr so CI logs show the build and boot timeline.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab import api
+from lab.state import LabState
+
+ROLE = os.environ.get("CCSEC_LAB_TEST_ROLE", "app")
+STACK = os.environ.get("CCSEC_LAB_TEST_STACK", "lab")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lab: boots QEMU VMs (slow; needs root and scripts/lab-deps.sh)")
+
+
+def progress(msg: str) -> None:
+    """Print past pytest's capture."""
+    print(f"lab: {msg}", file=sys.__stderr__, flush=True)
+
+
+@pytest.fixture(scope="session")
+def lab_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private lab work dir for the session (a developer's own lab is left alone)."""
+    path = tmp_path_factory.mktemp("lab-work")
+    old = os.environ.get("CCSEC_LAB_WORK")
+    os.environ["CCSEC_LAB_WORK"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("CCSEC_LAB_WORK", None)
+        else:
+            os.environ["CCSEC_LAB_WORK"] = old
+
+
+@pytest.fixture(scope="session")
+def lab_state(lab_work_dir: Path) -> Iterator[LabState]:
+    """One lab VM, up and cloud-init finished; torn down at the end of the session."""
+    try:
+        yield api.up([ROLE], stack=STACK, progress=progress)
+    finally:
+        api.down(progress=progress)

@@ -1,0 +1,123 @@
+"""Fast checks of the lab's pieces (no VM is booted here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from lab import api, vm
+from lab.image import package_list
+from lab.keys import generate_ed25519, known_hosts_line
+from lab.mirror import host_mirrors
+from lab.state import HostState, LabState, ssh_config_text
+
+
+def test_keys_are_ed25519_openssh() -> None:
+    pair = generate_ed25519("x@y")
+    assert pair.private_openssh.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert pair.public_openssh.startswith("ssh-ed25519 AAAA") and pair.public_openssh.endswith(" x@y")
+    assert "PRIVATE" not in repr(pair)
+
+
+def test_private_key_loads_in_paramiko(tmp_path: Path) -> None:
+    pair = generate_ed25519()
+    path = tmp_path / "id"
+    path.write_text(pair.private_openssh)
+    key = paramiko.Ed25519Key.from_private_key_file(str(path))
+    assert f"{key.get_name()} {key.get_base64()}" == pair.public_openssh
+
+
+def test_known_hosts_line_pins_port() -> None:
+    pub = generate_ed25519("comment").public_openssh
+    line = known_hosts_line("127.0.0.1", 2222, pub)
+    assert line.startswith("[127.0.0.1]:2222 ssh-ed25519 AAAA") and "comment" not in line
+
+
+def test_package_list_has_essentials() -> None:
+    pkgs = package_list()
+    for p in ("linux-image-amd64", "cloud-init", "openssh-server", "sudo", "nftables", "postgresql-15"):
+        assert p in pkgs
+    assert len(pkgs) == len(set(pkgs))
+
+
+def test_mirror_parsing_deb822_and_list(tmp_path: Path) -> None:
+    d = tmp_path / "etc/apt/sources.list.d"
+    d.mkdir(parents=True)
+    (d / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://mirror.example/security\nSuites: bookworm-security\nComponents: main\n"
+    )
+    m = host_mirrors(tmp_path)
+    assert (m.main, m.security) == ("http://mirror.example/debian", "http://mirror.example/security")
+    (d / "debian.sources").unlink()
+    (tmp_path / "etc/apt/sources.list").write_text("deb [arch=amd64] http://m2.example/debian bookworm main\n")
+    assert host_mirrors(tmp_path).main == "http://m2.example/debian"
+
+
+def test_qemu_argv_is_local_only(tmp_path: Path) -> None:
+    spec = vm.VmSpec(
+        name="lab-app-1",
+        vm_dir=tmp_path,
+        base_disk=tmp_path / "b",
+        kernel=tmp_path / "k",
+        initrd=tmp_path / "i",
+        seed=tmp_path / "s",
+        memory_mb=1024,
+        ssh_port=2222,
+        https_port=8443,
+        accel="tcg",
+    )
+    argv = vm.qemu_argv(spec)
+    net = argv[argv.index("-netdev") + 1]
+    assert "hostfwd=tcp:127.0.0.1:2222-:22" in net and "hostfwd=tcp:127.0.0.1:8443-:443" in net
+    assert "tcg" in argv[argv.index("-accel") + 1]
+    assert "root=/dev/vda" in argv[argv.index("-append") + 1]
+
+
+@pytest.mark.parametrize(
+    ("roles", "stack", "user"),
+    [
+        ([], "lab", "ccadmin"),
+        (["App"], "lab", "ccadmin"),
+        (["app;rm"], "lab", "ccadmin"),
+        (["app"], "lab\n", "ccadmin"),
+        (["app"], "lab", "root"),
+        (["app"], "lab", "bad user"),
+    ],
+)
+def test_up_rejects_bad_input(roles: list[str], stack: str, user: str) -> None:
+    with pytest.raises(api.LabError):
+        api._validate(roles, stack, user)
+
+
+def test_hostnames_are_unique_per_role() -> None:
+    assert api._validate(["app", "db", "app"], "lab", "ccadmin") == [
+        ("app", "lab-app-1"),
+        ("db", "lab-db-1"),
+        ("app", "lab-app-2"),
+    ]
+
+
+def test_state_roundtrip_and_ssh_config() -> None:
+    h = HostState(
+        name="lab-app-1",
+        role="app",
+        ssh_host="127.0.0.1",
+        ssh_port=2222,
+        user="ccadmin",
+        identity_file="/x/id",
+        known_hosts_file="/x/kh",
+        https_port=None,
+        pid=1,
+        vm_dir="/x",
+        console_log="/x/c",
+        memory_mb=1024,
+        host_key_public="ssh-ed25519 AAAA",
+    )
+    s = LabState(stack="lab", accel="tcg", base_image="/b", userdata_source="t", hosts=[h])
+    assert LabState.from_json(s.to_json()) == s
+    cfg = ssh_config_text(s)
+    assert "StrictHostKeyChecking yes" in cfg and "UserKnownHostsFile /x/kh" in cfg
+    assert "StrictHostKeyChecking no" not in cfg
