@@ -27,7 +27,7 @@ lint: setup  ## ruff lint + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-demo: setup  ## the main job end to end (see README)
+demo: setup system-deps  ## the main job end to end on the local lab (see README)
 	scripts/demo.sh
 
 bench: setup  ## print performance figures (never asserted)

@@ -60,9 +60,11 @@ class VerifyResult:
         return data
 
 
-def _ssh_host(name: str) -> str:
-    """testinfra parametrises tests as test_x[ssh://host]; the host name is what's inside."""
-    return name.split("[ssh://", 1)[1].rstrip("]") if "[ssh://" in name else ""
+def _ssh_host(name: str, hosts: list[str]) -> str:
+    """testinfra ids look like test_x[ssh://host] or test_x[ssh://host-param]: find which host."""
+    inner = name.split("[ssh://", 1)[1].rstrip("]") if "[ssh://" in name else ""
+    matches = [h for h in hosts if inner == h or inner.startswith(f"{h}-")]
+    return max(matches, key=len) if matches else inner
 
 
 def parse_junit(path: Path, result: VerifyResult) -> None:
@@ -84,10 +86,14 @@ def parse_junit(path: Path, result: VerifyResult) -> None:
             result.failed += 1
         else:
             result.errors += 1
-        message = (node.get("message") or node.text or "").strip().splitlines()
+        # The failure text starts with "[CONTROL] title" (tests/hosts/conftest.py); the reason is the
+        # first pytest "E " line after it.
+        text = (node.text or node.get("message") or "").splitlines()
+        reasons = [line[1:].strip() for line in text if line.startswith("E ") and line[1:].strip()]
+        message = reasons or [line for line in text if line.strip() and not line.startswith("[")]
         result.findings.append(
             Finding(
-                host=_ssh_host(case.get("name", "")),
+                host=_ssh_host(case.get("name", ""), result.hosts),
                 test=f"{case.get('classname', '')}::{case.get('name', '')}",
                 control=control,
                 outcome=outcome,

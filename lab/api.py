@@ -27,6 +27,7 @@ from lab.state import HostState, LabState
 DEFAULT_ADMIN = "ccadmin"
 SSH_HOST = "127.0.0.1"
 HTTPS_ROLES = ("app",)
+DATA_ROLES = ("db", "recordings")  # get a second virtio disk: the stack's data volume
 MEMORY_MB = {"db": 1536}
 DEFAULT_MEMORY_MB = 1024
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -52,6 +53,13 @@ def _renderer() -> tuple[UserDataRenderer, str]:
     from lab._dev_userdata import render_dev_user_data
 
     return render_dev_user_data, "lab._dev_userdata (DEV FALLBACK, not the baseline)"
+
+
+def _edge_zone(stack: str) -> str:
+    """The stack's edge (load-balancer) zone: the app VM's HTTPS NIC lives in it."""
+    from infra.stackfile import load_stack_config
+
+    return str(load_stack_config(stack).network.zones["edge"])
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -96,10 +104,15 @@ def _prepare_host(
         stack, role, name, host_key.private_openssh, host_key.public_openssh, admin_user, admin_key.public_openssh
     )
     seed = vm_dir / "seed.iso"
-    from lab.seed import write_seed
+    from lab.seed import TWO_NICS_NETWORK_CONFIG, write_seed
 
-    write_seed(seed, f"ccsec-lab-{uuid.uuid4()}", name, user_data)
+    https = role in HTTPS_ROLES
+    write_seed(seed, f"ccsec-lab-{uuid.uuid4()}", name, user_data, TWO_NICS_NETWORK_CONFIG if https else "")
     vm.create_overlay(base.disk, vm_dir / "disk.qcow2")
+    data_disk = None
+    if role in DATA_ROLES:
+        data_disk = vm_dir / "data.qcow2"
+        vm.create_data_disk(data_disk)
     spec = vm.VmSpec(
         name=name,
         vm_dir=vm_dir,
@@ -111,6 +124,8 @@ def _prepare_host(
         ssh_port=0,
         https_port=None,
         accel=accel,
+        edge_net=_edge_zone(stack) if https else None,
+        data_disk=data_disk,
     )
     host = HostState(
         name=name,

@@ -12,12 +12,25 @@ def meta_data(instance_id: str, hostname: str) -> str:
     return f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n"
 
 
-def write_seed(path: Path, instance_id: str, hostname: str, user_data: str) -> None:
+TWO_NICS_NETWORK_CONFIG = """version: 2
+ethernets:
+  eth0:
+    dhcp4: true
+  eth1:
+    dhcp4: true
+"""
+
+
+def write_seed(path: Path, instance_id: str, hostname: str, user_data: str, network_config: str = "") -> None:
     """Write the seed ISO to ``path`` (mode 0600: user-data holds the host's private key)."""
     with tempfile.TemporaryDirectory(prefix="ccsec-seed-") as tmp:
         d = Path(tmp)
         (d / "meta-data").write_text(meta_data(instance_id, hostname))
         (d / "user-data").write_text(user_data)
+        files = [str(d / "user-data"), str(d / "meta-data")]
+        if network_config:
+            (d / "network-config").write_text(network_config)
+            files.append(str(d / "network-config"))
         path.unlink(missing_ok=True)
         path.touch(mode=0o600)
         res = subprocess.run(
@@ -30,8 +43,7 @@ def write_seed(path: Path, instance_id: str, hostname: str, user_data: str) -> N
                 "cidata",
                 "-joliet",
                 "-rock",
-                str(d / "user-data"),
-                str(d / "meta-data"),
+                *files,
             ],
             capture_output=True,
             text=True,

@@ -61,8 +61,14 @@ class LabState:
         return cls(**raw, hosts=hosts)
 
 
-def ssh_config_text(state: LabState) -> str:
-    """OpenSSH client config with one pinned ``Host`` block per VM (for ``ssh -F`` / testinfra ssh://)."""
+def ssh_config_text(state: LabState, control_dir: Path | None = None) -> str:
+    """OpenSSH client config with one pinned ``Host`` block per VM (for ``ssh -F`` / testinfra ssh://).
+
+    Connections are multiplexed (ControlMaster): under QEMU's software CPU one SSH handshake costs
+    seconds, and the host suite runs hundreds of commands per host.
+    """
+    control = control_dir or (Path(state.ssh_config_file).parent if state.ssh_config_file else None)
+    multiplex = f"  ControlMaster auto\n  ControlPath {control}/cm-%C\n  ControlPersist 300\n" if control else ""
     blocks = []
     for h in state.hosts:
         blocks.append(
@@ -75,7 +81,7 @@ def ssh_config_text(state: LabState) -> str:
             f"  UserKnownHostsFile {h.known_hosts_file}\n"
             "  GlobalKnownHostsFile /dev/null\n"
             "  StrictHostKeyChecking yes\n"
-            "  BatchMode yes\n"
+            "  BatchMode yes\n" + multiplex
         )
     return "\n".join(blocks)
 

@@ -6,6 +6,7 @@ returns only after the devices and host forwards are set up, so a port clash is 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.userdata import LAB_DATA_SERIAL as DATA_SERIAL  # one definition, shared with the renderer
+
 QEMU = "qemu-system-x86_64"
 # panic=10: a panicking guest reboots (reboots are allowed: user-data or tests may reboot a host).
 KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0,115200 panic=10 net.ifnames=0"
@@ -21,6 +24,10 @@ KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0,115200 panic=10 net.ifnames=0"
 
 class VmError(RuntimeError):
     """QEMU could not start or stop a VM."""
+
+
+MGMT_MAC = "52:54:00:c0:ca:01"
+EDGE_MAC = "52:54:00:c0:ca:02"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class VmSpec:
     ssh_port: int
     https_port: int | None
     accel: str
+    edge_net: str | None = None  # app: a second NIC whose QEMU network is the stack's edge (LB) zone
+    data_disk: Path | None = None  # db/recordings: the data volume, serial LAB_DATA_SERIAL
 
     @property
     def disk(self) -> Path:
@@ -143,8 +152,24 @@ def choose_accel(kernel: Path, cache: Path | None = None) -> str:
 def qemu_argv(spec: VmSpec) -> list[str]:
     """The QEMU command line for ``spec``."""
     forwards = f"hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22"
+    extra: list[str] = []
     if spec.https_port:
-        forwards += f",hostfwd=tcp:127.0.0.1:{spec.https_port}-:443"
+        # HTTPS arrives on its own NIC from the edge zone, as it does from the load balancer in the
+        # cloud, so the host firewall's "443 from the LB subnet only" rule holds unchanged in the lab.
+        edge = ipaddress.ip_network(spec.edge_net or "10.40.0.0/24")
+        extra += [
+            "-netdev",
+            f"user,id=net1,net={edge},host={edge.network_address + 2},hostfwd=tcp:127.0.0.1:{spec.https_port}-:443",
+            "-device",
+            f"virtio-net-pci,netdev=net1,mac={EDGE_MAC}",
+        ]
+    if spec.data_disk:
+        extra += [
+            "-drive",
+            f"file={spec.data_disk},if=none,id=data0,format=qcow2",
+            "-device",
+            f"virtio-blk-pci,drive=data0,serial={DATA_SERIAL}",
+        ]
     cpu = "host" if spec.accel == "kvm" else "max"
     # TCG's translation cache defaults to 1 GiB per VM; 256 MiB keeps RAM per VM near its guest size.
     accel = "kvm" if spec.accel == "kvm" else "tcg,tb-size=256"
@@ -179,7 +204,8 @@ def qemu_argv(spec: VmSpec) -> list[str]:
         "-netdev",
         f"user,id=net0,{forwards}",
         "-device",
-        "virtio-net-pci,netdev=net0",
+        f"virtio-net-pci,netdev=net0,mac={MGMT_MAC}",
+        *extra,
         "-device",
         "virtio-rng-pci",
         "-serial",
@@ -188,6 +214,18 @@ def qemu_argv(spec: VmSpec) -> list[str]:
         str(spec.pidfile),
         "-daemonize",
     ]
+
+
+def create_data_disk(path: Path, size_gb: int = 1) -> None:
+    """An empty qcow2 data volume (the recordings role formats it as LUKS2 at first boot)."""
+    res = subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(path), f"{size_gb}G"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        raise VmError(f"qemu-img create failed: {res.stderr.strip()}")
 
 
 def create_overlay(base: Path, overlay: Path) -> None:

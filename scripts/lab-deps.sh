@@ -10,12 +10,13 @@
 #   debian-archive-keyring  to verify the bookworm mirror in debootstrap
 #   ca-certificates  for https mirrors
 #   procps           pgrep (tests)
+#   ssh-audit, testssl.sh, lynis, nmap, bsdextrautils  the independent judges (bench/judges.py)
 #
 # Usage: sudo scripts/lab-deps.sh   (safe to run again; installs only what is missing)
 set -euo pipefail
 
 PKGS=(qemu-system-x86 qemu-utils debootstrap e2fsprogs genisoimage openssh-client procps
-      debian-archive-keyring ca-certificates)
+      debian-archive-keyring ca-certificates ssh-audit testssl.sh lynis nmap bsdextrautils)
 
 missing=()
 for p in "${PKGS[@]}"; do

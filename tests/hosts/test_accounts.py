@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 
+def login_defs(host) -> dict[str, str]:
+    """Active (uncommented) settings of /etc/login.defs."""
+    pairs = (line.split(None, 1) for line in host.file("/etc/login.defs").content_string.splitlines())
+    return {p[0]: p[1].strip() for p in pairs if len(p) == 2 and not p[0].startswith("#")}
+
+
 @pytest.mark.control("HOST-09")
 def test_login_defs_hashes_with_yescrypt_and_ages_passwords(host) -> None:
-    defs = host.file("/etc/login.defs")
-    assert defs.contains(r"^ENCRYPT_METHOD YESCRYPT")
-    assert defs.contains(r"^PASS_MAX_DAYS[[:space:]]+365")
+    settings = login_defs(host)
+    assert settings.get("ENCRYPT_METHOD") == "YESCRYPT"
+    assert settings.get("PASS_MAX_DAYS") == "365"
+    assert settings.get("UMASK") == "027"
 
 
 @pytest.mark.control("HOST-09")

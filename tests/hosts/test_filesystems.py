@@ -25,4 +25,3 @@ def test_core_dumps_are_off(host) -> None:
 @pytest.mark.control("HOST-08")
 def test_login_shells_get_umask_027(host) -> None:
     assert host.check_output("bash -lc umask") == "0027"
-    assert host.file("/etc/login.defs").contains(r"^UMASK[[:space:]]+027")

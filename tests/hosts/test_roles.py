@@ -12,6 +12,9 @@ def test_cloud_init_applied_the_baseline_without_errors(host) -> None:
     with host.sudo():
         user_data = host.file("/var/lib/cloud/instance/user-data.txt").content_string
     assert "# ccaas-baseline host baseline v1" in user_data.splitlines()[1]
+    with host.sudo():
+        schema = host.run("cloud-init schema --system")
+    assert schema.rc == 0, f"the shipped cloud-config is invalid: {schema.stdout}{schema.stderr}"
 
 
 @pytest.mark.control("HOST-16")

@@ -1,7 +1,7 @@
 """Session fixture: boot a real lab VM (QEMU, Debian 12, the stack's cloud-init) and remove it after.
 
-The lab either comes up or the tests ERROR — they never skip. Set ``CCSEC_LAB_TEST_ROLE`` /
-``CCSEC_LAB_TEST_STACK`` to boot another role/stack (default: ``app`` from stack ``lab``).
+The lab either comes up or the tests ERROR — they never skip. Set ``CCSEC_LAB_TEST_ROLES`` /
+``CCSEC_LAB_TEST_STACK`` to boot other roles/stack (default: ``bastion,app`` from stack ``lab``).
 Progress lines go to the real stderr so CI logs show the build and boot timeline.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from lab import api
 from lab.state import LabState
 
-ROLE = os.environ.get("CCSEC_LAB_TEST_ROLE", "app")
+ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app").split(",") if r]
 STACK = os.environ.get("CCSEC_LAB_TEST_STACK", "lab")
 
 
@@ -49,6 +49,6 @@ def lab_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def lab_state(lab_work_dir: Path) -> Iterator[LabState]:
     """One lab VM, up and cloud-init finished; torn down at the end of the session."""
     try:
-        yield api.up([ROLE], stack=STACK, progress=progress)
+        yield api.up(ROLES, stack=STACK, progress=progress)
     finally:
         api.down(progress=progress)

@@ -68,10 +68,15 @@ def test_qemu_argv_is_local_only(tmp_path: Path) -> None:
         ssh_port=2222,
         https_port=8443,
         accel="tcg",
+        edge_net="10.40.0.0/24",
+        data_disk=tmp_path / "data.qcow2",
     )
     argv = vm.qemu_argv(spec)
-    net = argv[argv.index("-netdev") + 1]
-    assert "hostfwd=tcp:127.0.0.1:2222-:22" in net and "hostfwd=tcp:127.0.0.1:8443-:443" in net
+    netdevs = [argv[i + 1] for i, a in enumerate(argv) if a == "-netdev"]
+    assert netdevs[0] == "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22"
+    # HTTPS reaches the app from the edge zone on its own NIC, like traffic from the load balancer
+    assert netdevs[1] == "user,id=net1,net=10.40.0.0/24,host=10.40.0.2,hostfwd=tcp:127.0.0.1:8443-:443"
+    assert f"virtio-blk-pci,drive=data0,serial={vm.DATA_SERIAL}" in argv
     assert "tcg" in argv[argv.index("-accel") + 1]
     assert "root=/dev/vda" in argv[argv.index("-append") + 1]
 

@@ -135,7 +135,7 @@ def test_known_hosts_output_pins_every_host_with_its_provisioned_key(inventory: 
     for instance in instances:
         user_data = yaml.safe_load(instance.inputs["userData"])
         assert pinned[instance.name] == " ".join(user_data["ssh_keys"]["ed25519_public"].split()[:2])
-        assert user_data["ssh_genkeytypes"] == [] and user_data["ssh_deletekeys"] is True
+        assert user_data["ssh_genkeytypes"] == ["ed25519"] and user_data["ssh_deletekeys"] is True
 
 
 def test_user_data_is_a_secret_cloud_config_with_the_baseline(inventory: Inventory) -> None:
