@@ -53,6 +53,11 @@ class VmSpec:
         return self.vm_dir / "disk.qcow2"
 
     @property
+    def qmp_socket(self) -> Path:
+        """QEMU machine protocol socket (root-only, in the VM's 0700 directory)."""
+        return self.vm_dir / "qmp.sock"
+
+    @property
     def console_log(self) -> Path:
         """Serial console output."""
         return self.vm_dir / "console.log"
@@ -168,7 +173,8 @@ def qemu_argv(spec: VmSpec) -> list[str]:
             "-drive",
             f"file={spec.data_disk},if=none,id=data0,format=qcow2",
             "-device",
-            f"virtio-blk-pci,drive=data0,serial={DATA_SERIAL}",
+            # a fixed, late PCI slot: root must stay /dev/vda (KERNEL_CMDLINE), whatever QEMU's ordering
+            f"virtio-blk-pci,drive=data0,serial={DATA_SERIAL},addr=0x1e",
         ]
     cpu = "host" if spec.accel == "kvm" else "max"
     # TCG's translation cache defaults to 1 GiB per VM; 256 MiB keeps RAM per VM near its guest size.
@@ -210,6 +216,9 @@ def qemu_argv(spec: VmSpec) -> list[str]:
         "virtio-rng-pci",
         "-serial",
         f"file:{spec.console_log}",
+        # QMP lets tools hot-plug a NIC (bench/judges.py scans a host from a network namespace)
+        "-qmp",
+        f"unix:{spec.qmp_socket},server=on,wait=off",
         "-pidfile",
         str(spec.pidfile),
         "-daemonize",

@@ -76,7 +76,7 @@ def test_qemu_argv_is_local_only(tmp_path: Path) -> None:
     assert netdevs[0] == "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22"
     # HTTPS reaches the app from the edge zone on its own NIC, like traffic from the load balancer
     assert netdevs[1] == "user,id=net1,net=10.40.0.0/24,host=10.40.0.2,hostfwd=tcp:127.0.0.1:8443-:443"
-    assert f"virtio-blk-pci,drive=data0,serial={vm.DATA_SERIAL}" in argv
+    assert f"virtio-blk-pci,drive=data0,serial={vm.DATA_SERIAL},addr=0x1e" in argv
     assert "tcg" in argv[argv.index("-accel") + 1]
     assert "root=/dev/vda" in argv[argv.index("-append") + 1]
 
