@@ -26,51 +26,50 @@ FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\"'`$\\*?;{}<>|]")
 Validator = Callable[[object], str | None]
 
 
-def _string(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def string_check(check: Callable[[str], str | None]) -> Validator:
+    """Wrap a check of a string so a non-string is refused with one uniform message."""
+
+    def validator(value: object) -> str | None:
+        if not isinstance(value, str):
+            return f"must be a string, got {type(value).__name__}"
+        return check(value)
+
+    validator.__doc__ = check.__doc__
+    validator.__name__ = check.__name__
+    return validator
 
 
-def name(value: object) -> str | None:
+@string_check
+def name(text: str) -> str | None:
     """Resource/stack-style names: lower-case, digits, dashes; 2–32 chars."""
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
     if not NAME_RE.match(text):
         return "must be 2–32 characters of a-z, 0-9 and '-', starting with a letter (e.g. 'contact-center')"
     return None
 
 
-def unix_user(value: object) -> str | None:
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
+@string_check
+def unix_user(text: str) -> str | None:
     if not UNIX_USER_RE.match(text) or text == "root":
         return "must be a POSIX user name (a-z, 0-9, '_', '-', max 32, not 'root')"
     return None
 
 
-def flavor(value: object) -> str | None:
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
+@string_check
+def flavor(text: str) -> str | None:
     if not FLAVOR_RE.match(text):
         return "must be a Nova flavor name of letters, digits, '.', '_' or '-' (e.g. 'm1.large')"
     return None
 
 
-def hostname(value: object) -> str | None:
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
+@string_check
+def hostname(text: str) -> str | None:
     if not HOSTNAME_RE.match(text):
         return "must be a lower-case DNS name such as 'cc.example.com'"
     return None
 
 
-def host_or_ip(value: object) -> str | None:
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
+@string_check
+def host_or_ip(text: str) -> str | None:
     try:
         ipaddress.ip_address(text)
         return None
@@ -78,21 +77,17 @@ def host_or_ip(value: object) -> str | None:
         return hostname(text)
 
 
-def openstack_ref(value: object) -> str | None:
+@string_check
+def openstack_ref(text: str) -> str | None:
     """An OpenStack id or name (image, network, volume type, region)."""
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
     if not UUID_OR_NAME_RE.match(text):
         return "must be an OpenStack id or name of letters, digits, '.', '_', ':' or '-'"
     return None
 
 
-def ssh_public_key(value: object) -> str | None:
+@string_check
+def ssh_public_key(text: str) -> str | None:
     """One modern OpenSSH public key on one line; RSA/DSA are refused as the baseline forbids them."""
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
     if "\n" in text or "\r" in text:
         return "must be a single line (a newline could inject a second authorized key or option)"
     if not SSH_PUBKEY_RE.match(text.strip()):
@@ -100,11 +95,9 @@ def ssh_public_key(value: object) -> str | None:
     return None
 
 
-def free_text(value: object, max_len: int = 128) -> str | None:
+@string_check
+def free_text(text: str, max_len: int = 128) -> str | None:
     """Labels such as owner names that land in metadata and comments: printable, no quotes or shell metas."""
-    text = _string(value)
-    if text is None:
-        return f"must be a string, got {type(value).__name__}"
     if not text or len(text) > max_len:
         return f"must be 1–{max_len} characters"
     if FREE_TEXT_FORBIDDEN.search(text):
@@ -112,11 +105,9 @@ def free_text(value: object, max_len: int = 128) -> str | None:
     return None
 
 
-def private_network(value: object) -> str | None:
+@string_check
+def private_network(text: str) -> str | None:
     """A private (RFC 1918 / ULA) subnet in CIDR form."""
-    text = _string(value)
-    if text is None:
-        return f"must be a CIDR string, got {type(value).__name__}"
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError:
@@ -126,11 +117,9 @@ def private_network(value: object) -> str | None:
     return None
 
 
-def admin_cidr(value: object) -> str | None:
+@string_check
+def admin_cidr(text: str) -> str | None:
     """Where administrators come from. Anywhere (0.0.0.0/0, ::/0) or anything broader than /16 is refused."""
-    text = _string(value)
-    if text is None:
-        return f"must be a CIDR string, got {type(value).__name__}"
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError:

@@ -42,17 +42,10 @@ class LabError(RuntimeError):
 
 
 def _renderer() -> tuple[UserDataRenderer, str]:
-    """The project's renderer; the dev fallback only if it cannot be imported (or is forced)."""
-    if os.environ.get("CCSEC_LAB_DEV_USERDATA") != "1":
-        try:
-            from infra.userdata import render_lab_user_data
-        except ImportError:
-            pass
-        else:
-            return render_lab_user_data, "infra.userdata.render_lab_user_data"
-    from lab._dev_userdata import render_dev_user_data
+    """The project's renderer: the lab boots exactly the user-data the stack ships."""
+    from infra.userdata import render_lab_user_data
 
-    return render_dev_user_data, "lab._dev_userdata (DEV FALLBACK, not the baseline)"
+    return render_lab_user_data, "infra.userdata.render_lab_user_data"
 
 
 def _edge_zone(stack: str) -> str:
