@@ -153,6 +153,7 @@ class HostFile:
     template: str
     mode: str = "0644"
     roles: tuple[str, ...] = ROLES
+    owner: str = "root:root"
 
 
 HOST_FILES: tuple[HostFile, ...] = (
@@ -183,7 +184,7 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/nginx/sites-available/ccaas", "nginx-site.conf.j2", roles=("app",)),
     HostFile("/usr/local/sbin/ccaas-app-tls", "app-tls.sh.j2", "0700", roles=("app",)),
     HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", roles=("db",)),
-    HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", roles=("db",)),
+    HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", ("db",), "postgres:postgres"),
     HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", roles=("db",)),
     HostFile("/usr/local/sbin/ccaas-wal-archive", "wal-archive.sh.j2", "0755", roles=("db",)),
     HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", roles=("recordings",)),
@@ -263,7 +264,12 @@ def render_host_files(context: dict[str, Any]) -> list[dict[str, str]]:
     """Each file for this role, rendered on its own so user-data can indent it as a YAML block."""
     role = context["role"]
     return [
-        {"path": f.path, "mode": f.mode, "content": _env().get_template(f"files/{f.template}").render(**context)}
+        {
+            "path": f.path,
+            "mode": f.mode,
+            "owner": f.owner,
+            "content": _env().get_template(f"files/{f.template}").render(**context),
+        }
         for f in HOST_FILES
         if role in f.roles
     ]

@@ -34,7 +34,7 @@ def test_app_serves_tls_12_and_13_only_with_hsts(host) -> None:
 @pytest.mark.control("HOST-17")
 @pytest.mark.roles("db")
 def test_postgres_listens_only_on_the_data_subnet_with_scram_and_tls(host) -> None:
-    assert host.service("postgresql").is_running
+    assert host.service("postgresql@15-main").is_running, "the cluster itself, not the umbrella unit"
     listening = [s for s in host.socket.get_listening_sockets() if s.endswith(":5432")]
     assert listening and not any(s.startswith(("tcp://0.0.0.0", "tcp://:::")) for s in listening), listening
     with host.sudo("postgres"):
