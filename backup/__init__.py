@@ -12,6 +12,9 @@ Modules, one concern each:
 - :mod:`backup.metrics`    Prometheus textfile metrics
 - :mod:`backup.agent`      one run: decide type, lock, run engine, record manifest and metrics
 - :mod:`backup.cli`        ``python -m backup`` command line
+- :mod:`backup.pgverify`   per-table row counts/checksums at an exact recovery point (drill reference)
+- :mod:`backup.drill`      DR drill: restore into scratch targets, verify, RPO/RTO report
+  (:mod:`backup.drill_files` restic, :mod:`backup.drill_pg` pgBackRest + scratch cluster)
 - :mod:`backup.swift_aio`  a real all-in-one OpenStack Swift on 127.0.0.1 for tests and the lab
 """
 

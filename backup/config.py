@@ -38,6 +38,7 @@ Example (what cloud-init renders on a host)::
     s3_credentials_file = "/etc/ccsec/backup/s3.env"    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
     cipher_pass_file = "/etc/ccsec/backup/pgbackrest.pass"
     ca_file = "/etc/ccsec/backup/swift-ca.pem"          # optional
+    verify_database = "postgres"   # tables checksummed after each backup for the drill ("" = none)
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _RESTIC_REPO = re.compile(r"^(swift:[A-Za-z0-9._-]+:/[A-Za-z0-9._/-]*|/[A-Za-z0-9._/-]+|local:/[A-Za-z0-9._/-]+)$")
 _SUBSET = re.compile(r"^(\d+(\.\d+)?%|\d+/\d+|\d+[kKmMgGtT]?)$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_OPTIONAL_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\"'`$\\*?\[\]]")
 
@@ -120,6 +122,7 @@ class PostgresConfig:
     verify_tls: bool = True
     process_max: int = 2
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    verify_database: str = "postgres"
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def parse(raw: dict[str, Any]) -> BackupConfig:
             verify_tls=r.boolean(p, "postgres.verify_tls", True),
             process_max=r.integer(p, "postgres.process_max", 1, 64, 2),
             pg_bin=r.path(p, "postgres.pg_bin", default=Path("/usr/lib/postgresql/15/bin")),
+            verify_database=r.text(p, "postgres.verify_database", _OPTIONAL_NAME, "postgres"),
         )
     if errors:
         raise ConfigError(errors)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backup import pgverify
 from backup.config import AgentConfig, PostgresConfig
 from backup.errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from backup.manifest import Manifest
@@ -245,6 +246,47 @@ class PgBackRestEngine:
                 "cipher": self.info().get("cipher"),
             }
         )
+        self.record_reference(b["label"], manifest)
+
+    def psql(self) -> pgverify.Psql:
+        """psql against the backed-up cluster (its socket dir and port)."""
+        return pgverify.Psql(self.cfg.pg_bin, self.cfg.pg_socket_path, self.cfg.pg_port, self.cfg.pg_user)
+
+    def record_reference(self, label: str, manifest: Manifest) -> None:
+        """Take the per-table reference right after backup ``label`` and store it IN the repository.
+
+        It goes into backup.info (encrypted) as the pgBackRest annotation ``ccsec-reference`` of
+        ``label``, so a drill on a new machine finds it with ``info``; the local manifest keeps a
+        copy under ``extra["verify_reference"]``. A reference that cannot be taken (lock timeout,
+        archiving stuck) does not fail the backup: it is recorded as ``verify_reference_error``
+        and the drill falls back to the newest backup that has one.
+        """
+        if not self.cfg.verify_database:
+            return
+        try:
+            ref = pgverify.take_reference(self.psql(), self.cfg.verify_database)
+            self.pgbackrest(
+                ["annotate", f"--set={label}", f"--annotation={pgverify.ANNOTATION_KEY}={pgverify.encode(ref)}"]
+            )
+        except BackupError as exc:
+            manifest.extra["verify_reference_error"] = str(exc)
+            return
+        manifest.extra["verify_reference"] = ref
+
+    def references(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """``(backup, reference)`` for every backup carrying a ccsec reference annotation, oldest first."""
+        out = []
+        for b in self.backups():
+            raw = (b.get("annotation") or {}).get(pgverify.ANNOTATION_KEY)
+            if not raw:
+                continue
+            try:
+                ref = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(ref, dict) and ref.get("schema") == pgverify.REFERENCE_SCHEMA:
+                out.append((b, ref))
+        return out
 
     def apply_retention(self, keep_full_cycles: int | None = None) -> list[str]:
         """``pgbackrest expire`` (retention is configured as repo1-retention-full)."""

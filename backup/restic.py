@@ -43,6 +43,12 @@ _STORAGE_DOWN = (
 )
 
 
+MANIFEST_TAG = "ccsec-manifest"
+MANIFEST_FILENAME = "ccsec-manifest.json"
+_FOR_PREFIX = "for-"
+REPO_MANIFEST_SCHEMA = "ccsec-repo-manifest/1"
+
+
 class NoRepositoryError(BackupError):
     """The repository does not exist (yet)."""
 
@@ -61,8 +67,18 @@ class Snapshot:
 
     @property
     def kind(self) -> str:
-        """``full``, ``diff`` or ``other`` (from the tags)."""
+        """``full``, ``diff``, ``manifest`` (the repository copy of a run's manifest) or ``other`` (from the tags)."""
+        if MANIFEST_TAG in self.tags:
+            return "manifest"
         return "full" if "full" in self.tags else "diff" if "diff" in self.tags else "other"
+
+    @property
+    def manifest_for(self) -> str | None:
+        """For a manifest snapshot: the id of the data snapshot it describes."""
+        for tag in self.tags:
+            if tag.startswith(_FOR_PREFIX):
+                return tag[len(_FOR_PREFIX) :]
+        return None
 
 
 def parse_time(value: str) -> datetime:
@@ -185,8 +201,10 @@ class ResticEngine:
             return
         raise self._error("open", repo, password_file, res)
 
-    def snapshots(self, repository: str | None = None, password_file: Path | None = None) -> list[Snapshot]:
-        """Snapshots of this host, oldest first."""
+    def snapshots(
+        self, repository: str | None = None, password_file: Path | None = None, manifests: bool = False
+    ) -> list[Snapshot]:
+        """Snapshots of this host, oldest first; the manifest snapshots only when ``manifests``."""
         res = self.restic(
             ["snapshots", "--json", "--host", self.agent.host], repository=repository, password_file=password_file
         )
@@ -203,7 +221,7 @@ class ResticEngine:
             )
             for s in items
         ]
-        return sorted(snaps, key=lambda s: s.time)
+        return sorted((s for s in snaps if manifests or s.kind != "manifest"), key=lambda s: s.time)
 
     def latest_full(self) -> Snapshot | None:
         """The newest snapshot tagged ``full`` (from the list cached by :meth:`prepare` when present)."""
@@ -240,6 +258,7 @@ class ResticEngine:
         if not snapshot_id.startswith(short):
             raise BackupError(f"restic reported snapshot {short} but lists {snapshot_id}")
         manifest.snapshot_id = snapshot_id
+        self.store_manifest(snapshot_id, kind, manifest.files)
         manifest.bytes_added = int(summary.get("data_added", 0))
         manifest.bytes_total = int(summary.get("total_bytes_processed", 0))
         manifest.extra.update(
@@ -285,16 +304,50 @@ class ResticEngine:
         cache.save()
         return full_id, files
 
+    def store_manifest(self, snapshot_id: str, kind: str, files: dict[str, dict[str, Any]]) -> None:
+        """Store the per-file sha256 manifest of ``snapshot_id`` IN the repository.
+
+        It becomes a small snapshot of its own (``backup --stdin``, tags ``ccsec-manifest`` and
+        ``for-<snapshot id>``): encrypted and authenticated with the repository key, copied
+        off-site with the data, forgotten by retention with its cycle, and readable by a drill on
+        a new machine that has nothing but the agent config and its secrets.
+        """
+        doc = {"schema": REPO_MANIFEST_SCHEMA, "host": self.agent.host, "snapshot_id": snapshot_id, "type": kind}
+        doc["files"] = files
+        argv = ["backup", "--json", "--host", self.agent.host, "--stdin", "--stdin-filename", MANIFEST_FILENAME]
+        argv += ["--tag", MANIFEST_TAG, "--tag", f"{_FOR_PREFIX}{snapshot_id}"]
+        env, secrets = self._env(self.cfg.password_file)
+        res = run(
+            self._global(self.cfg.repository) + argv,
+            env,
+            self.agent.timeout_seconds,
+            secrets,
+            input_text=json.dumps(doc),
+        )
+        if res.returncode != 0:
+            raise self._error("backup --stdin (manifest)", self.cfg.repository, self.cfg.password_file, res)
+
+    def load_manifest(self, manifest_snapshot: Snapshot) -> dict[str, Any]:
+        """Read a manifest stored by :meth:`store_manifest` back from the repository."""
+        res = self.restic(["dump", manifest_snapshot.id, f"/{MANIFEST_FILENAME}"])
+        try:
+            doc = json.loads(res.stdout)
+        except ValueError as exc:
+            raise BackupError(f"manifest snapshot {manifest_snapshot.short_id} does not hold valid JSON") from exc
+        if not isinstance(doc, dict) or doc.get("schema") != REPO_MANIFEST_SCHEMA:
+            raise BackupError(f"manifest snapshot {manifest_snapshot.short_id} has an unknown schema")
+        return doc
+
     # ------------------------------------------------------------------ maintenance
     def apply_retention(self, keep_full_cycles: int | None = None) -> list[str]:
         """Forget every snapshot older than the oldest kept full, then prune. Returns forgotten ids."""
         keep = keep_full_cycles or self.agent.keep_full_cycles
-        snaps = self.snapshots()
+        snaps = self.snapshots(manifests=True)
         fulls = [s for s in snaps if s.kind == "full"]
         if len(fulls) <= keep:
             return []
         cutoff = fulls[-keep].time
-        doomed = [s.id for s in snaps if s.time < cutoff and s.kind in ("full", "diff")]
+        doomed = [s.id for s in snaps if s.time < cutoff and s.kind in ("full", "diff", "manifest")]
         if doomed:
             self.restic(["forget", "--prune", *doomed])
         return doomed
@@ -335,7 +388,7 @@ class ResticEngine:
         """Restore ``snapshot_id`` (or ``latest``) below ``target`` (original absolute paths kept)."""
         args = ["restore", snapshot_id, "--target", str(target)]
         if snapshot_id == "latest":
-            args += ["--host", self.agent.host]
+            args += ["--host", self.agent.host, "--tag", "full", "--tag", "diff"]
         self.restic(args, repository=repository, password_file=password_file)
 
 

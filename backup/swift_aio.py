@@ -626,7 +626,9 @@ def _alive(pid: int, exe_hint: str) -> bool:
     except OSError:
         return False
     state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X") and exe_hint.rsplit("/", 1)[-1] in cmdline
+    # A process still inside execve() has an empty cmdline for a moment (its new argv is not mapped yet);
+    # Popen can return in that window, so an empty cmdline counts as "ours, starting".
+    return state not in ("Z", "X") and (not cmdline.strip() or exe_hint.rsplit("/", 1)[-1] in cmdline)
 
 
 def _terminate(pid: int, timeout: float) -> None:

@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--workers", type=int, default=0, help="parallel pytest-xdist workers (default: serial)")
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.set_defaults(handler=cmd_verify)
+
+    from ccsec import drill as drill_command  # DR drill: restore + verify backups, RPO/RTO report
+
+    drill_command.register(sub)
     return parser
 
 

@@ -1,0 +1,165 @@
+"""DR drill, PostgreSQL engine: point-in-time restore into a scratch cluster and verify every table.
+
+1. pick the newest backup whose ``ccsec-reference`` annotation (see :mod:`backup.pgverify`) has a
+   reference time at/before ``--at`` (or the newest overall);
+2. ``pgbackrest restore --set=<that backup> --type=time --target=<reference time>`` into a fresh,
+   empty data directory (archiving off);
+3. start it as the PostgreSQL user on a free port with its own socket dir, wait for recovery to
+   reach the target and promote;
+4. compare per-table row counts and md5 checksums with the reference;
+5. stop the scratch cluster and delete it (always, also on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from backup import pgverify
+from backup.drill_files import EngineResult, NoRestorablePointError
+from backup.errors import BackupError, RepositoryPasswordError, StorageUnavailableError
+from backup.manifest import iso
+from backup.pgbackrest import PgBackRestEngine
+from backup.proc import run
+from backup.restic import parse_time
+from backup.secrets import base_env
+
+_MINIMAL_CONF = "# written by the ccsec drill: the backup held no postgresql.conf\nmax_connections = 20\n"
+_MINIMAL_HBA = "local all all peer\n"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the scratch cluster also gets a private socket dir)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_target_time(reference_time: str) -> str:
+    """``2026-01-02T03:04:05.123456Z`` -> ``2026-01-02 03:04:05.123456+00`` (recovery_target_time)."""
+    return reference_time.replace("T", " ").replace("Z", "+00")
+
+
+class ScratchCluster:
+    """A restored data directory run as a throwaway server; :meth:`remove` stops it and deletes everything."""
+
+    def __init__(self, engine: PgBackRestEngine, root: Path) -> None:
+        self.engine, self.root = engine, root
+        self.data, self.sock, self.log = root / "data", root / "sock", root / "postgres.log"
+        self.port = 0
+
+    def _pg_ctl(self, *args: str, timeout: float = 300) -> tuple[int, str]:
+        cfg = self.engine.cfg
+        argv = [str(cfg.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), *args]
+        if os.geteuid() == 0 and cfg.pg_user != "root":
+            argv = ["runuser", "-u", cfg.pg_user, "--", *argv]
+        res = run(argv, base_env(), timeout, cwd="/")
+        return res.returncode, res.stdout + res.stderr
+
+    def prepare(self) -> None:
+        """Create the root (0700, owned by the PostgreSQL user) and its socket dir."""
+        uid, gid = self.engine._owner()
+        for parent in self.root.parents:
+            st = parent.stat()
+            if not (st.st_mode & 0o001 or st.st_uid == uid):
+                raise BackupError(
+                    f"scratch parent {parent} is not traversable by user {self.engine.cfg.pg_user} "
+                    "(mode o+x needed); choose another scratch directory"
+                )
+        for path in (self.root, self.sock):
+            path.mkdir(mode=0o700)
+            os.chown(path, uid, gid)
+
+    def start(self, timeout: float = 600) -> None:
+        """Start the restored cluster and wait until recovery reached its target and promoted."""
+        uid, gid = self.engine._owner()
+        for name, text in (("postgresql.conf", _MINIMAL_CONF), ("pg_hba.conf", _MINIMAL_HBA), ("pg_ident.conf", "")):
+            path = self.data / name
+            if not path.exists():
+                path.write_text(text)
+                os.chown(path, uid, gid)
+        self.port = free_port()
+        opts = (
+            f"-p {self.port} -c listen_addresses='' -c unix_socket_directories='{self.sock}' "
+            "-c archive_mode=off -c hot_standby=on"
+        )
+        code, out = self._pg_ctl("-w", "-t", str(int(timeout)), "-o", opts, "start", timeout=timeout + 30)
+        if code != 0:
+            raise BackupError(f"restored cluster did not start: {self.log_tail() or out.strip()}")
+        deadline = time.monotonic() + timeout
+        while self.psql()("select pg_is_in_recovery();") != ["f"]:
+            if time.monotonic() > deadline:
+                raise BackupError(f"restored cluster still in recovery after {timeout:.0f}s: {self.log_tail()}")
+            if not (self.data / "postmaster.pid").exists():
+                raise BackupError(f"restored cluster stopped during recovery: {self.log_tail()}")
+            time.sleep(0.2)
+
+    def psql(self) -> pgverify.Psql:
+        """psql against the scratch cluster."""
+        cfg = self.engine.cfg
+        return pgverify.Psql(cfg.pg_bin, self.sock, self.port, cfg.pg_user)
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The last FATAL/ERROR lines of the scratch server log (for one-line failure reasons)."""
+        try:
+            text = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        bad = [ln for ln in text if "FATAL" in ln or "ERROR" in ln or "PANIC" in ln]
+        return " | ".join((bad or text)[-lines:])
+
+    def remove(self) -> None:
+        """Stop the server (fast, then immediate) and delete the scratch directory."""
+        if (self.data / "postmaster.pid").exists():
+            code, _ = self._pg_ctl("-m", "fast", "-w", "-t", "60", "stop", timeout=90)
+            if code != 0:
+                self._pg_ctl("-m", "immediate", "-w", "-t", "30", "stop", timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path) -> EngineResult:
+    """Restore the chosen point into a scratch cluster under ``scratch``, verify, then remove it."""
+    result = EngineResult(engine="postgres")
+    engine.write_config()
+    engine.reachable()
+    backups = engine.backups()
+    if not backups:
+        raise NoRestorablePointError(f"pgBackRest stanza {engine.cfg.stanza} holds no backup")
+    refs = [(b, r) for b, r in engine.references() if at is None or parse_time(r["time"]) <= at]
+    if not refs:
+        when = f" at or before {iso(at)}" if at else ""
+        raise NoRestorablePointError(f"no pgBackRest backup{when} carries a ccsec verification reference")
+    backup, ref = refs[-1]
+    newer = [b["label"] for b in backups if b["timestamp"]["stop"] > backup["timestamp"]["stop"]]
+    if newer and at is None:
+        result.notes.append(f"newer backups without a reference were not drilled: {', '.join(newer)}")
+    result.point_id, result.point_type = backup["label"], backup.get("type", "")
+    result.point_time = ref["time"]
+    result.newest_backup_time = iso(datetime.fromtimestamp(backups[-1]["timestamp"]["stop"], UTC))
+    result.details = {"database": ref["database"], "target_time": pg_target_time(ref["time"]), "lsn": ref.get("lsn")}
+    cluster = ScratchCluster(engine, scratch)
+    cluster.prepare()  # a scratch the PostgreSQL user cannot reach means the drill cannot run (exit 2)
+    try:
+        t0 = time.monotonic()
+        engine.restore(cluster.data, set_label=backup["label"], target_time=pg_target_time(ref["time"]))
+        result.details["pgbackrest_restore_seconds"] = round(time.monotonic() - t0, 3)
+        cluster.start()
+        result.restore_seconds = round(time.monotonic() - t0, 3)
+        t1 = time.monotonic()
+        actual = pgverify.table_checksums(cluster.psql(), ref["database"])
+        result.verify_seconds = round(time.monotonic() - t1, 3)
+        result.problems = pgverify.compare(ref["tables"], actual)
+        result.checked = len(set(ref["tables"]) | set(actual))
+        result.details["rows_total"] = sum(t["rows"] for t in actual.values())
+    except (RepositoryPasswordError, StorageUnavailableError):
+        raise  # the drill could not run: not a verdict on the backup
+    except BackupError as exc:
+        result.problems.append(str(exc))
+    finally:
+        cluster.remove()
+    result.verified = not result.problems
+    return result

@@ -1,0 +1,212 @@
+"""DR drill against the REAL Swift (restic + pgBackRest over s3api) and a REAL PostgreSQL 15 cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from backup import config as config_mod
+from backup.agent import run_backup
+from backup.config import BackupConfig
+from backup.drill import drill
+from backup.drill_files import verify_tree
+from backup.manifest import Manifest, iso, sha256_file, utcnow
+from backup.swift_aio import SwiftAIO
+from ccsec import drill as drill_cli
+
+from .conftest import PgSetup, write_private, write_tree
+
+pytestmark = pytest.mark.swift
+
+
+@dataclass
+class Drilled:
+    """One host with both engines: a full and a differential of each, and a time between them."""
+
+    cfg: BackupConfig
+    config_path: Path
+    data: Path
+    container: str
+    pg: PgSetup
+    files_full: Manifest
+    files_diff: Manifest
+    pg_full: Manifest
+    pg_diff: Manifest
+    between: datetime
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def drilled(swift: SwiftAIO, pg: PgSetup, tmp_path_factory: pytest.TempPathFactory) -> Drilled:
+    """Agent config with [files] and [postgres]; full then diff of both engines."""
+    work = tmp_path_factory.mktemp("drill")
+    container = f"drill-{uuid.uuid4().hex[:10]}"
+    creds = swift.credentials()
+    swift_env = write_private(
+        work / "secrets" / "swift.env", f"ST_AUTH={creds.auth_url}\nST_USER={creds.user}\nST_KEY={creds.key}\n"
+    )
+    password = write_private(work / "secrets" / "restic.pass", secrets.token_urlsafe(24) + "\n")
+    data = work / "data"
+    write_tree(data, 12, 3000)
+    pg_section = (pg.root / "agent.toml").read_text().split("[postgres]", 1)[1]
+    text = (
+        f'[agent]\nhost = "db-01"\nstate_dir = "{pg.root / "state"}"\nmetrics_dir = "{work / "metrics"}"\n'
+        "timeout_seconds = 600\n\n"
+        f'[swift]\ncredentials_file = "{swift_env}"\nca_file = "{swift.ca_file}"\n\n'
+        f'[files]\nrepository = "swift:{container}:/db-01"\npassword_file = "{password}"\npaths = ["{data}"]\n\n'
+        f"[postgres]{pg_section}"
+    )
+    config_path = work / "agent.toml"
+    config_path.write_text(text)
+    cfg = config_mod.load(config_path)
+
+    pg.psql("create table calls (id int primary key, agent text, note text)")
+    pg.psql("insert into calls select g, 'agent' || (g % 7), md5(g::text) from generate_series(1, 800) g")
+    pg.psql('create table "Queue Stats" (q text, n int)')
+    pg.psql("insert into \"Queue Stats\" values ('sales', 1), ('support', 2)")
+    files_full = run_backup(cfg, "files", "full")
+    pg_full = run_backup(cfg, "postgres", "full")
+    between = utcnow()
+    (data / "d0" / "f00000.bin").write_bytes(b"changed after the full")
+    (data / "new-recording.wav").write_bytes(os.urandom(5000))
+    pg.psql("insert into calls select g, 'late', 'x' from generate_series(801, 1000) g")
+    pg.psql('update "Queue Stats" set n = n + 10')
+    files_diff = run_backup(cfg, "files", "diff")
+    pg_diff = run_backup(cfg, "postgres", "diff")
+    assert (files_full.type, files_diff.type, pg_full.type, pg_diff.type) == ("full", "diff", "full", "diff")
+    assert "verify_reference" in pg_diff.extra, pg_diff.extra.get("verify_reference_error")
+    return Drilled(cfg, config_path, data, container, pg, files_full, files_diff, pg_full, pg_diff, between, work)
+
+
+def test_drill_after_full_and_diff_verifies_files_and_db(drilled: Drilled, capsys: pytest.CaptureFixture) -> None:
+    pg = drilled.pg
+    pg.psql("insert into calls values (5000, 'after', 'every backup')")  # not in any backup
+    out = drilled.workdir / "reports"
+    code = drill_cli.main(["--config", str(drilled.config_path), "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    doc = json.loads(captured.out)
+    assert doc["verified"] and doc["rpo_ok"] and doc["exit_code"] == 0
+    by_engine = {e["engine"]: e for e in doc["engines"]}
+    assert by_engine["files"]["point_id"] == drilled.files_diff.snapshot_id
+    assert by_engine["files"]["checked"] == len(drilled.files_diff.files) == 13
+    assert by_engine["postgres"]["point_id"] == drilled.pg_diff.snapshot_id
+    assert by_engine["postgres"]["checked"] == 2
+    assert by_engine["postgres"]["details"]["rows_total"] == 1002
+    assert 0 <= doc["rpo_seconds"] < 300 and doc["rto_seconds"] > 0
+    assert all(0 <= e["rpo_seconds"] <= doc["rpo_seconds"] for e in doc["engines"])
+    md = next(out.glob("drill-*.md")).read_text()
+    assert "PASS" in md and "RPO achieved" in md and "RTO" in md
+    assert json.loads(next(out.glob("drill-*.json")).read_text())["exit_code"] == 0
+    # the scratch cluster is gone and nothing was left under the scratch parent
+    assert not list(Path("/var/tmp").glob("ccsec-drill-*/postgres/data"))
+    assert drilled.cfg.files is not None
+    assert drilled.cfg.files.password_file.read_text().strip() not in captured.out + md
+
+
+def test_drill_at_a_time_before_the_diff_restores_the_earlier_state(drilled: Drilled) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="ccsec-test-drill-", dir="/var/tmp"))  # postgres must traverse it
+    scratch.chmod(0o711)
+    try:
+        report = drill(drilled.cfg, at=drilled.between, target_dir=scratch)
+        assert list(scratch.iterdir()) == []  # scratch removed
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert report.exit_code == 0, report.to_markdown()
+    by_engine = {e.engine: e for e in report.engines}
+    assert by_engine["files"].point_id == drilled.files_full.snapshot_id
+    assert by_engine["files"].checked == 12  # the new recording came later
+    assert by_engine["postgres"].point_id == drilled.pg_full.snapshot_id
+    assert by_engine["postgres"].details["rows_total"] == 802  # 800 calls + 2 queue rows, before the diff
+    assert report.at == iso(drilled.between)
+
+
+def test_scratch_the_postgres_user_cannot_reach_is_a_clear_error(drilled: Drilled, tmp_path: Path, capsys) -> None:
+    code = drill_cli.main(["--config", str(drilled.config_path), "--engine", "postgres", "--scratch", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not traversable by user postgres" in err and err.count("\n") == 1
+
+
+def test_old_newest_backup_reports_rpo_over_five_minutes(drilled: Drilled, capsys: pytest.CaptureFixture) -> None:
+    later = iso(utcnow() + timedelta(minutes=10))
+    code = drill_cli.main(["--config", str(drilled.config_path), "--engine", "files", "--json", "--now", later])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert doc["verified"] is True and doc["rpo_ok"] is False and doc["rpo_seconds"] > 300
+
+
+def test_corrupted_pack_makes_the_drill_fail_naming_files(files_setup, swift: SwiftAIO, capsys) -> None:
+    s = files_setup(files=6, size=50000)
+    run_backup(s.cfg, "files", "full")
+    packs = swift.object_files(s.container, "rec-01/data/")
+    victim = max(packs.values(), key=lambda p: p.stat().st_size)  # the file data, not the tiny manifest/tree packs
+    with open(victim, "r+b") as fh:
+        fh.seek(os.path.getsize(victim) // 2)
+        chunk = fh.read(16)
+        fh.seek(-len(chunk), os.SEEK_CUR)
+        fh.write(bytes(b ^ 0xFF for b in chunk))
+    code = drill_cli.main(["--config", str(s.config_path), "--engine", "files", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["verified"] is False
+    problems = doc["engines"][0]["problems"]
+    assert any(p.startswith(str(s.data)) for p in problems), problems
+
+
+def test_no_backup_or_bad_config_cannot_run(files_setup, tmp_path: Path, capsys) -> None:
+    s = files_setup(files=2)
+    code = drill_cli.main(["--config", str(s.config_path), "--engine", "files"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "drill could not run" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[agent]\nhost = 'x y'\n")
+    assert drill_cli.main(["--config", str(bad)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_verify_tree_names_missing_extra_and_different_files(tmp_path: Path) -> None:
+    root = tmp_path / "restored"
+    (root / "srv").mkdir(parents=True)
+    for name, content in (("same", b"a"), ("changed", b"b"), ("extra", b"c"), ("racy", b"dd")):
+        (root / "srv" / name).write_bytes(content)
+    same = sha256_file(root / "srv" / "same")
+    expected = {
+        "/srv/same": {"size": 1, "sha256": same},
+        "/srv/changed": {"size": 1, "sha256": same},
+        "/srv/gone": {"size": 1, "sha256": same},
+        "/srv/racy": {"size": 2, "sha256": None, "changed_during_backup": True},
+    }
+    checked, problems, notes = verify_tree(root, expected)
+    assert checked == 5
+    assert problems == [
+        "/srv/changed: sha256 differs from the manifest",
+        "/srv/extra: extra file, not in the manifest",
+        "/srv/gone: missing from the restore",
+    ]
+    assert notes == ["/srv/racy: changed during the backup, no reference sha256 (size matches)"]
+
+
+def test_swift_unreachable_cannot_run(drilled: Drilled, swift: SwiftAIO, capsys) -> None:
+    swift.stop(("proxy",))
+    try:
+        code = drill_cli.main(["--config", str(drilled.config_path)])
+    finally:
+        deadline = time.monotonic() + 30  # the proxy's forked worker may hold the port a moment longer
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", swift.ports.proxy)) != 0:
+                    break
+            time.sleep(0.2)
+        swift.start(("proxy",))
+    err = capsys.readouterr().err
+    assert code == 2 and "unavailable" in err and err.count("\n") == 1, err
