@@ -82,6 +82,9 @@ def test_a_changed_host_key_is_refused_not_passed(lab_state: LabState, tmp_path:
     impostor = tmp_path / "known_hosts"
     impostor.write_text(known_hosts_line(host.ssh_host, host.ssh_port, generate_ed25519().public_openssh))
     config = Path(lab_state.ssh_config_file).read_text().replace(host.known_hosts_file, str(impostor))
+    # A fresh connection, not the multiplexed one verified earlier (ControlMaster reuses its socket).
+    config = "\n".join(line for line in config.splitlines() if not line.strip().startswith("Control"))
+    config = config.replace("  BatchMode yes", "  BatchMode yes\n  ControlMaster no")
     (tmp_path / "ssh_config").write_text(config)
     result = verify.run_suite([host.name], tmp_path / "ssh_config", tmp_path / "mitm")
     assert result.passed == 0 and result.exit_code == 2
