@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from google.protobuf import json_format
 from pulumi.runtime import proto
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from ccsec.controls import load_catalogue
 from policies import pack
@@ -46,19 +45,7 @@ class PolicyMeta:
 
 def analyzer_info() -> proto.AnalyzerInfo:
     """GetAnalyzerInfo from pulumi_policy's servicer, exactly what the CLI receives."""
-    servicer = _PolicyAnalyzerServicer(
-        pack.PACK_NAME,
-        pack.pack_version(),
-        pack.policies(),
-        pack.DEFAULT_ENFORCEMENT,
-        None,
-        pack.pack_description(),
-        pack.DISPLAY_NAME,
-        None,
-        pack.PROVIDER,
-        None,
-        None,
-    )
+    servicer = pack.servicer()
     return servicer.GetAnalyzerInfo(None, None)
 
 

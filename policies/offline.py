@@ -151,19 +151,7 @@ class Evaluator:
         ]
 
     def _servicer(self, policies: list[Policy]) -> _PolicyAnalyzerServicer:
-        servicer = _PolicyAnalyzerServicer(
-            pack.PACK_NAME,
-            pack.pack_version(),
-            policies,
-            pack.DEFAULT_ENFORCEMENT,
-            None,
-            pack.pack_description(),
-            pack.DISPLAY_NAME,
-            None,
-            pack.PROVIDER,
-            None,
-            None,
-        )
+        servicer = pack.servicer(policies)
         if hasattr(self, "_configure"):
             servicer.Configure(self._configure, None)
         return servicer

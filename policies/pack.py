@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from pulumi_policy import EnforcementLevel, Policy
+from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from policies.rules import ALL_POLICIES
 
@@ -34,3 +35,20 @@ def pack_description() -> str:
 
 def policies() -> list[Policy]:
     return list(ALL_POLICIES)
+
+
+def servicer(selected: list[Policy] | None = None) -> _PolicyAnalyzerServicer:
+    """pulumi_policy's analyzer servicer for this pack (what the CLI talks to over gRPC), built once here."""
+    return _PolicyAnalyzerServicer(
+        PACK_NAME,
+        pack_version(),
+        policies() if selected is None else selected,
+        DEFAULT_ENFORCEMENT,
+        None,
+        pack_description(),
+        DISPLAY_NAME,
+        None,
+        PROVIDER,
+        None,
+        None,
+    )

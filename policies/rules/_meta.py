@@ -79,13 +79,22 @@ def resource_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=enforcement_for(severity),
-        config_schema=_schema(config),
-        severity=severity,
-        framework=framework_for(control),
-        tags=tags_for(control),
-        remediation_steps=remediation,
+        **_compliance(control, severity, remediation, config),
     )
+
+
+def _compliance(
+    control: str, severity: Severity, remediation: str, config: dict[str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """The metadata every policy takes from the catalogue and its severity, resource or stack alike."""
+    return {
+        "enforcement_level": enforcement_for(severity),
+        "config_schema": _schema(config),
+        "severity": severity,
+        "framework": framework_for(control),
+        "tags": tags_for(control),
+        "remediation_steps": remediation,
+    }
 
 
 def stack_policy(
@@ -109,12 +118,7 @@ def stack_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=enforcement_for(severity),
-        config_schema=_schema(config),
-        severity=severity,
-        framework=framework_for(control),
-        tags=tags_for(control),
-        remediation_steps=remediation,
+        **_compliance(control, severity, remediation, config),
     )
 
 
