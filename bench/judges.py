@@ -2,8 +2,10 @@
 
 Run `ccsec lab up --roles bastion,app` first (scripts/lab-deps.sh installs the judges from Debian).
 
-- ssh-audit   each host's SSH (forwarded port): counts of [fail] and [warn] findings (target: 0 and 0)
-- testssl.sh  the app host's HTTPS (its edge-zone NIC): overall grade (target: A+). The app's
+- ssh-audit   (PyPI, a dev dependency: Debian 12's 2.5 predates sntrup761/kex-strict)
+              each host's SSH (forwarded port): counts of [fail] and [warn] findings (target: 0 and 0)
+- testssl.sh  (3.2, fetched from Debian 13 by scripts/judges-deps.sh: 3.0.8 has no rating)
+              the app host's HTTPS (its edge-zone NIC): overall grade (target: A+). The app's
               certificate is trusted with --add-ca, as a client of the internal CA would.
 - lynis       `lynis audit system` inside each host (this machine's lynis, copied in and removed
               again): hardening index (target: >= 90)
@@ -20,7 +22,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,9 +47,21 @@ def ssh(lab_config: str, host: HostState, command: str, stdin: bytes | None = No
     )
 
 
+def judge_command(name: str, *fallbacks: str) -> str:
+    """The judge installed with the project (.venv) first, else the system's (Debian packages)."""
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    for candidate in (name, *fallbacks):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise SystemExit(f"{name} not found: run `make setup` and scripts/lab-deps.sh")
+
+
 def ssh_audit(host: HostState) -> dict:
     result = subprocess.run(
-        ["ssh-audit", "-n", "-p", str(host.ssh_port), host.ssh_host],
+        [judge_command("ssh-audit"), "-n", "-p", str(host.ssh_port), host.ssh_host],
         capture_output=True,
         text=True,
         timeout=300,
@@ -59,15 +75,26 @@ def ssh_audit(host: HostState) -> dict:
     }
 
 
+def testssl_command() -> tuple[str, dict[str, str]]:
+    """testssl.sh 3.2 from scripts/judges-deps.sh (Debian 12's 3.0.8 prints no overall grade)."""
+    script = subprocess.run(
+        [str(ROOT / "scripts" / "judges-deps.sh")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    install_dir = Path(script).parent.parent.parent / "etc" / "testssl"
+    return script, {"TESTSSL_INSTALL_DIR": str(install_dir)}
+
+
 def testssl(lab_config: str, host: HostState, hostname: str) -> dict:
     certificate = ssh(lab_config, host, "sudo cat /etc/ssl/ccaas/app.crt").stdout
+    script, env = testssl_command()
     with tempfile.TemporaryDirectory() as tmp:
         ca = Path(tmp) / "app-ca.pem"
         ca.write_bytes(certificate)
         report = Path(tmp) / "testssl.json"
         subprocess.run(
             [
-                "testssl.sh",
+                "bash",
+                script,
                 "--quiet",
                 "--color",
                 "0",
@@ -85,11 +112,13 @@ def testssl(lab_config: str, host: HostState, hostname: str) -> dict:
             text=True,
             timeout=1800,
             check=False,
+            env={**os.environ, **env},
         )
         findings = json.loads(report.read_text()) if report.is_file() else []
     by_id = {f.get("id"): f.get("finding") for f in findings}
     return {
         "grade": by_id.get("overall_grade", "n/a"),
+        "final_score": by_id.get("final_score"),
         "grade_cap_reasons": [f.get("finding") for f in findings if str(f.get("id", "")).startswith("grade_cap")],
         "protocols": {k: by_id.get(k) for k in ("SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3")},
         "hsts": by_id.get("HSTS"),

@@ -141,6 +141,7 @@ def build_context(
         "disabled_modules": list(DISABLED_MODULES),
         "privileged_commands": list(PRIVILEGED_COMMANDS),
         "required_packages": sorted(set(REQUIRED_PACKAGES) | set(ROLE_PACKAGES.get(role, ()))),
+        "masked_services": sorted(unit for owner, units in ROLE_SERVICES.items() if owner != role for unit in units),
         **firewall_context(role, zones, list(cfg.network.admin_cidrs)),
     }
 
@@ -205,6 +206,11 @@ REQUIRED_PACKAGES = (
     "sudo",
     "cryptsetup",
 )
+# Services only some roles run; the golden image carries them all, so every other role masks them (HOST-20).
+ROLE_SERVICES: dict[str, tuple[str, ...]] = {
+    "app": ("nginx.service",),
+    "db": ("postgresql.service", "postgresql@15-main.service"),
+}
 ROLE_PACKAGES = {"app": ("nginx",), "db": ("postgresql-15",), "recordings": ("cryptsetup",)}
 DISABLED_MODULES = (
     "cramfs",

@@ -1,8 +1,10 @@
-"""Role services: HOST-16 (app TLS), HOST-17 (PostgreSQL), HOST-18 (LUKS2 recordings), HOST-01."""
+"""Role services: HOST-16 (app TLS), HOST-17 (PostgreSQL), HOST-18 (LUKS2 recordings), HOST-20, HOST-01."""
 
 from __future__ import annotations
 
 import pytest
+
+from infra.userdata import ROLE_SERVICES
 
 
 @pytest.mark.control("HOST-01")
@@ -66,3 +68,12 @@ def test_recordings_live_on_an_open_luks2_volume(host) -> None:
         assert [line.split()[-1] for line in dump.splitlines() if line.startswith("Version:")] == ["2"]
         assert host.file("/etc/ccaas/luks.key").mode == 0o400
         assert "recordings" in host.file("/etc/crypttab").content_string
+
+
+@pytest.mark.control("HOST-20")
+def test_services_of_other_roles_are_masked_and_stopped(host, role: str) -> None:
+    foreign = [unit for owner, units in ROLE_SERVICES.items() if owner != role for unit in units]
+    for unit in foreign:
+        state = host.run(f"systemctl is-enabled {unit}").stdout.strip()
+        assert state == "masked", f"{unit} must be masked on a {role} host (is {state!r})"
+        assert not host.service(unit).is_running, f"{unit} runs on a {role} host"
