@@ -131,7 +131,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     hosts = [h.name for h in lab.hosts if not args.roles or h.role in args.roles.split(",")]
     out_dir = Path(args.out) if args.out else verify.default_out_dir("verify")
     try:
-        result = verify.run_suite(hosts, Path(lab.ssh_config_file), out_dir, workers=args.workers)
+        extra = [f"--controls={args.controls}"] if args.controls else None
+        result = verify.run_suite(hosts, Path(lab.ssh_config_file), out_dir, workers=args.workers, extra_args=extra)
     except verify.VerifyError as error:
         return _fail(str(error))
     print(json.dumps(result.as_dict(), indent=2) if args.format == "json" else verify.render_text(result))
@@ -229,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--out", metavar="DIR", help="report directory (default: reports/verify-<UTC time>)")
     verify.add_argument("--workers", type=int, default=0, help="parallel pytest-xdist workers (default: serial)")
     verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument(
+        "--controls", metavar="IDS", help="only tests proving these control ids (comma-separated, e.g. BKP-01,BKP-04)"
+    )
     verify.set_defaults(handler=cmd_verify)
 
     from ccsec import drill as drill_command  # DR drill: restore + verify backups, RPO/RTO report
