@@ -201,7 +201,6 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", roles=("db",)),
     HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", ("db",), "postgres:postgres"),
     HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", roles=("db",)),
-    HostFile("/usr/local/sbin/ccaas-wal-archive", "wal-archive.sh.j2", "0755", roles=("db",)),
     HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", roles=("recordings",)),
     HostFile("/etc/ccsec/backup/agent.toml", "backup-agent.toml.j2", roles=("db", "recordings")),
 )

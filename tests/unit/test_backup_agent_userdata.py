@@ -154,9 +154,9 @@ def test_rendered_agent_config_is_valid_and_names_the_secret_files(role: str) ->
         assert str(cfg.postgres.s3_credentials_file) in files and str(cfg.postgres.cipher_pass_file) in files
         assert (cfg.postgres.s3_endpoint, cfg.postgres.s3_port) == ("10.0.2.2", 65000)
         # PostgreSQL archives WAL through the very pgBackRest config the agent writes
-        archive = files["/usr/local/sbin/ccaas-wal-archive"]["content"]
+        conf = files["/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf"]["content"]
         engine = PgBackRestEngine(cfg.agent, cfg.postgres)
-        assert f"conf={engine.config_path}\n" in archive and f"--stanza={cfg.postgres.stanza} " in archive
+        assert f"archive_command = '{engine.archive_command()}'" in conf.splitlines()
 
 
 @pytest.mark.parametrize(("role", "engine"), [("db", "postgres"), ("recordings", "files")])
