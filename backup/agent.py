@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from backup import manifest as manifests
 from backup import metrics
@@ -16,9 +16,11 @@ from backup.config import BackupConfig
 from backup.errors import BackupError
 from backup.lock import run_lock
 from backup.manifest import Manifest, iso, utcnow
-from backup.pgbackrest import PgBackRestEngine
-from backup.restic import ResticEngine
 from backup.schedule import decide
+
+if TYPE_CHECKING:  # engines are imported when used: a host's agent bundle carries only its own engine
+    from backup.pgbackrest import PgBackRestEngine
+    from backup.restic import ResticEngine
 
 ENGINES = ("files", "postgres")
 
@@ -49,10 +51,14 @@ def engine_for(cfg: BackupConfig, name: str) -> ResticEngine | PgBackRestEngine:
     if name == "files":
         if cfg.files is None:
             raise BackupError("engine 'files' is not configured ([files] section missing)")
+        from backup.restic import ResticEngine
+
         return ResticEngine(cfg.agent, cfg.files, cfg.swift)
     if name == "postgres":
         if cfg.postgres is None:
             raise BackupError("engine 'postgres' is not configured ([postgres] section missing)")
+        from backup.pgbackrest import PgBackRestEngine
+
         return PgBackRestEngine(cfg.agent, cfg.postgres)
     raise BackupError(f"unknown engine {name!r}; expected one of {ENGINES}")
 
@@ -77,7 +83,7 @@ def run_maintenance(cfg: BackupConfig, engine_name: str, action: str) -> Manifes
         if action == "check":
             engine.check()
         elif action == "offsite":
-            if not isinstance(engine, ResticEngine):
+            if engine.name != "files":
                 raise BackupError("off-site copy is done by restic (files engine); pgBackRest uses repo2 instead")
             m.extra["offsite_snapshots"] = engine.copy_offsite()
         else:

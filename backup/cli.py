@@ -15,7 +15,6 @@ from backup import config as config_mod
 from backup import manifest as manifests
 from backup.agent import ENGINES, engine_for, run_backup, run_maintenance
 from backup.errors import BackupError, RunInProgressError
-from backup.restic import ResticEngine
 from backup.schedule import REQUESTABLE
 
 DEFAULT_CONFIG = Path("/etc/ccsec/backup/agent.toml")
@@ -62,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             print(m.to_json() if m else json.dumps(None))
         elif args.command == "restore":
             engine = engine_for(cfg, "files")
-            assert isinstance(engine, ResticEngine)
-            engine.restore(args.snapshot, args.target)
+            engine.restore(args.snapshot, args.target)  # type: ignore[union-attr]  # files = restic
             print(f"backup: restored {args.snapshot} into {args.target}")
     except RunInProgressError as exc:
         print(f"backup: {exc}", file=sys.stderr)

@@ -28,7 +28,16 @@ from backup.proc import run
 from backup.restic import parse_time
 from backup.secrets import base_env
 
-_MINIMAL_CONF = "# written by the ccsec drill: the backup held no postgresql.conf\nmax_connections = 20\n"
+_MINIMAL_CONF = "# written by the ccsec drill: the backup held no postgresql.conf\n"
+# Recovery refuses to run with lower values than the primary had ("insufficient parameter settings"):
+# the minimal config takes them from the restored pg_control (pg_controldata name -> setting).
+_CONTROL_SETTINGS = {
+    "max_connections": "max_connections",
+    "max_worker_processes": "max_worker_processes",
+    "max_wal_senders": "max_wal_senders",
+    "max_prepared_xacts": "max_prepared_transactions",
+    "max_locks_per_xact": "max_locks_per_transaction",
+}
 _MINIMAL_HBA = "local all all peer\n"
 
 
@@ -74,10 +83,25 @@ class ScratchCluster:
             path.mkdir(mode=0o700)
             os.chown(path, uid, gid)
 
+    def minimal_conf(self) -> str:
+        """A postgresql.conf with the primary's recovery-relevant limits (from the restored pg_control)."""
+        cfg = self.engine.cfg
+        argv = [str(cfg.pg_bin / "pg_controldata"), "-D", str(self.data)]
+        if os.geteuid() == 0 and cfg.pg_user != "root":
+            argv = ["runuser", "-u", cfg.pg_user, "--", *argv]
+        res = run(argv, base_env(), 60, cwd="/")
+        lines = [_MINIMAL_CONF.rstrip("\n")]
+        for line in res.stdout.splitlines():
+            name, _, value = line.partition(" setting:")
+            if name.strip() in _CONTROL_SETTINGS and value.strip().isdigit():
+                lines.append(f"{_CONTROL_SETTINGS[name.strip()]} = {value.strip()}")
+        return "\n".join(lines) + "\n"
+
     def start(self, timeout: float = 600) -> None:
         """Start the restored cluster and wait until recovery reached its target and promoted."""
         uid, gid = self.engine._owner()
-        for name, text in (("postgresql.conf", _MINIMAL_CONF), ("pg_hba.conf", _MINIMAL_HBA), ("pg_ident.conf", "")):
+        conf = self.minimal_conf() if not (self.data / "postgresql.conf").exists() else ""
+        for name, text in (("postgresql.conf", conf), ("pg_hba.conf", _MINIMAL_HBA), ("pg_ident.conf", "")):
             path = self.data / name
             if not path.exists():
                 path.write_text(text)

@@ -38,10 +38,12 @@ import ssl
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,9 @@ SWIFT_CONF = Path("/etc/swift/swift.conf")
 SERVICES = ("memcached", "account", "container", "object", "proxy")
 SWIFT_USER = "swift"
 MEMCACHED_USER = "memcache"
+# QEMU's user-mode network (the lab) shows the host's 127.0.0.1 to its guests as 10.0.2.2: the lab's
+# VMs back up to this Swift through that address, so the proxy certificate names it too.
+GUEST_GATEWAY = "10.0.2.2"
 
 
 class SwiftAIOError(RuntimeError):
@@ -172,9 +177,16 @@ class SwiftAIO:
         self._write_configs()
         self._ensure_rings()
 
+    @property
+    def subject_alt_names(self) -> str:
+        """SANs of the proxy certificate (DNS entries for IPs too: pgBackRest matches DNS SANs only)."""
+        return f"IP:{self.host},DNS:{self.host},DNS:localhost,IP:{GUEST_GATEWAY},DNS:{GUEST_GATEWAY}"
+
     def _ensure_tls(self) -> None:
         key, cert = self.tls_dir / "proxy.key", self.tls_dir / "proxy.pem"
-        if self.ca_file.exists() and key.exists() and cert.exists():
+        sans = self.tls_dir / "proxy.sans"
+        current = sans.read_text() if sans.exists() else ""
+        if self.ca_file.exists() and key.exists() and cert.exists() and current == self.subject_alt_names:
             return
         ca_key = self.tls_dir / "ca.key"
         _run(
@@ -216,10 +228,9 @@ class SwiftAIO:
             ]
         )
         ext = self.tls_dir / "proxy.ext"
-        # DNS:127.0.0.1 too: pgBackRest matches the endpoint against DNS SANs only.
         ext.write_text(
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-            f"extendedKeyUsage=serverAuth\nsubjectAltName=IP:{self.host},DNS:{self.host},DNS:localhost\n"
+            f"extendedKeyUsage=serverAuth\nsubjectAltName={self.subject_alt_names}\n"
         )
         _run(
             [
@@ -244,6 +255,7 @@ class SwiftAIO:
         for secret_file in (ca_key, key):
             os.chmod(secret_file, 0o600)
         os.chmod(self.ca_file, 0o644)
+        sans.write_text(self.subject_alt_names)
 
     def _credentials_file(self) -> Path:
         return self.etc / "credentials.json"
@@ -670,6 +682,36 @@ def free_ports(count: int) -> list[int]:
         for sock in socks:
             sock.close()
     return ports
+
+
+def fresh(prefix: str = "ccsec-swift-", parent: Path = Path("/var/tmp")) -> SwiftAIO:  # noqa: S108
+    """An all-in-one (not started yet) in a new directory under ``parent`` (traversable by user swift), free ports."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    base.chmod(0o755)
+    p = free_ports(5)
+    return SwiftAIO(base=base, ports=Ports(proxy=p[0], account=p[1], container=p[2], obj=p[3], memcached=p[4]))
+
+
+def remove(aio: SwiftAIO) -> None:
+    """Stop ``aio`` and delete its directory (objects, keys, CA): for throwaway all-in-ones only."""
+    try:
+        aio.stop()
+    finally:
+        shutil.rmtree(aio.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def temporary(prefix: str = "ccsec-swift-") -> Iterator[SwiftAIO]:
+    """A started throwaway all-in-one (tests, the lab test); stopped and removed afterwards.
+
+    Raises :class:`SwiftAIOError` (with the failing server's log tail) if it cannot start: never skips.
+    """
+    aio = fresh(prefix)
+    try:
+        aio.start()
+        yield aio
+    finally:
+        remove(aio)
 
 
 # --------------------------------------------------------------------- CLI

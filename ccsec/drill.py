@@ -13,7 +13,10 @@ Exit codes: 0 verified and RPO within the limit; 1 a verification failed or RPO 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +41,12 @@ def parse_time_arg(value: str) -> datetime:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The drill's options (shared by ``ccsec drill`` and ``python -m ccsec.drill``)."""
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"agent config TOML (default {DEFAULT_CONFIG})")
+    p.add_argument(
+        "--lab",
+        action="store_true",
+        help="drill the running local lab: its recordings (restic) and db (pgBackRest) repositories in the lab's "
+        "Swift, restored into scratch targets on this machine (uses the config `ccsec lab up` wrote; not --config)",
+    )
     p.add_argument("--at", type=parse_time_arg, metavar="TIME", help="restore the newest point at/before TIME (UTC)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
     p.add_argument("--out", type=Path, metavar="DIR", help="also write drill-<time>.json and .md into DIR")
@@ -64,13 +73,42 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+def _lab_config() -> Path:
+    """The drill config of the running lab, or raise ConfigError saying how to get one."""
+    from lab import api as lab_api
+    from lab.backup_target import drill_config_path
+
+    lab = lab_api.status()
+    path = drill_config_path()
+    if lab is None or not any(h.running for h in lab.hosts) or not path.is_file():
+        raise config_mod.ConfigError(
+            ["no lab with backups is running: start one with `ccsec lab up --roles db,recordings`"]
+        )
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the drill for parsed ``args``; print the report; return the exit code."""
+    state_dir: Path | None = None
     try:
-        cfg = config_mod.load(args.config)
+        cfg = config_mod.load(_lab_config() if args.lab else args.config)
+        if args.lab:
+            # the engines' working state (pgBackRest's config, read by the PostgreSQL user) goes to a fresh,
+            # traversable dir instead of the lab's root-only work dir; removed after the drill
+            args.scratch.mkdir(parents=True, exist_ok=True)
+            state_dir = Path(tempfile.mkdtemp(prefix="ccsec-drill-state-", dir=args.scratch))
+            cfg = dataclasses.replace(cfg, agent=dataclasses.replace(cfg.agent, state_dir=state_dir))
     except config_mod.ConfigError as exc:
         print(f"ccsec: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_ERROR
+    try:
+        return _drill(args, cfg)
+    finally:
+        if state_dir is not None:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _drill(args: argparse.Namespace, cfg: config_mod.BackupConfig) -> int:
     try:
         report = drill(
             cfg,

@@ -26,7 +26,7 @@ ROLE_ZONE = {"lb": "edge", "bastion": "mgmt", "app": "app", "db": "data", "recor
 ENVIRONMENTS = ("dev", "staging", "prod", "lab")
 CLASSIFICATIONS = ("internal", "confidential", "restricted")
 TLS_MODES = ("self-signed", "provided")
-SECRET_KEYS = ("tlsPrivateKey",)
+SECRET_KEYS = ("tlsPrivateKey", "backupS3AccessKey", "backupS3SecretKey")
 DEFAULT_CIPHERS = (
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
     "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
@@ -111,6 +111,7 @@ class BackupSpec:
     full_days: int
     credential_expires_at: str
     swift_auth_url: str
+    s3_endpoint: str = "swift.internal"  # Swift's S3 API (pgBackRest), HTTPS on port 443
 
 
 @dataclass(frozen=True)
@@ -464,7 +465,7 @@ def _cipher_list(value: str) -> str | None:
 
 
 def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> BackupSpec:
-    known = ("diffMinutes", "fullDays", "credentialExpiresAt", "swiftAuthUrl")
+    known = ("diffMinutes", "fullDays", "credentialExpiresAt", "swiftAuthUrl", "s3Endpoint")
     raw = reader.mapping(top.get("backup", _MISSING), "backup", known)
     diff = reader.int_range(raw, "diffMinutes", "backup", 1, 5, 5)
     full = reader.int_range(raw, "fullDays", "backup", 1, 30, 30)
@@ -485,7 +486,8 @@ def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> Bac
         except ValueError:
             reader.fail("backup.credentialExpiresAt", "must be an RFC 3339 time such as '2027-06-30T00:00:00Z'")
     auth_url = reader.get(raw, "swiftAuthUrl", "backup", str, "https://keystone.internal:5000/v3", _https_url)
-    return BackupSpec(diff or 5, full or 30, expires or "", auth_url or "")
+    s3_endpoint = reader.get(raw, "s3Endpoint", "backup", str, "swift.internal", validate.host_or_ip)
+    return BackupSpec(diff or 5, full or 30, expires or "", auth_url or "", s3_endpoint or "")
 
 
 def _https_url(value: str) -> str | None:

@@ -59,6 +59,12 @@ class Access(pulumi.ComponentResource):
             role: random.RandomPassword(f"{name}-{role}-repo-key", length=48, special=False, opts=child)
             for role in self.backup_credentials
         }
+        # pgBackRest's repository cipher pass (db): client-side encryption of everything in Swift.
+        self.cipher_passes = {
+            role: random.RandomPassword(f"{name}-{role}-pg-cipher", length=48, special=False, opts=child)
+            for role in self.backup_credentials
+            if role == "db"
+        }
         # TOTP seeds for administrators' second factor on the bastion (RFC 6238, 160-bit).
         self.totp_seeds = {
             admin.name: random.RandomId(f"{name}-totp-{admin.name}", byte_length=20, opts=child)
@@ -77,21 +83,33 @@ class Access(pulumi.ComponentResource):
         )
 
     def backup_env(self, cfg: StackConfig, role: str) -> pulumi.Output[dict[str, str]]:
-        """Environment the backup agent reads (written 0600 by cloud-init); a secret as a whole."""
+        """The backup agent's secrets (cloud-init writes them to 0600 root files); a secret as a whole.
+
+        restic uses the application credential; pgBackRest (db) needs Swift's S3 API, i.e. EC2
+        credentials, which pulumi-openstack cannot create: set them as the stack secrets
+        ``backupS3AccessKey`` / ``backupS3SecretKey`` (``openstack ec2 credentials create``).
+        """
         credential = self.backup_credentials[role]
+        config = pulumi.Config()
+        s3_key, s3_secret = config.get_secret("backupS3AccessKey"), config.get_secret("backupS3SecretKey")
+        cipher = self.cipher_passes[role].result if role in self.cipher_passes else ""
         return pulumi.Output.secret(
-            pulumi.Output.all(credential.id, credential.secret, self.repository_keys[role].result).apply(
-                lambda values: {
-                    "OS_AUTH_TYPE": "v3applicationcredential",
-                    "OS_AUTH_URL": cfg.backup.swift_auth_url,
-                    "OS_APPLICATION_CREDENTIAL_ID": values[0],
-                    "OS_APPLICATION_CREDENTIAL_SECRET": values[1],
-                    "OS_REGION_NAME": cfg.region,
-                    "RESTIC_PASSWORD": values[2],
-                    "CCAAS_BACKUP_CONTAINER": cfg.storage.backup_container,
-                    "CCAAS_OFFSITE_CONTAINER": cfg.storage.offsite_container,
-                    "CCAAS_BACKUP_DIFF_MINUTES": str(cfg.backup.diff_minutes),
-                    "CCAAS_BACKUP_FULL_DAYS": str(cfg.backup.full_days),
-                }
-            )
+            pulumi.Output.all(
+                credential.id, credential.secret, self.repository_keys[role].result, cipher, s3_key, s3_secret
+            ).apply(lambda values: _backup_env(cfg, role, values))
         )
+
+
+def _backup_env(cfg: StackConfig, role: str, values: list) -> dict[str, str]:
+    env = {
+        "OS_AUTH_URL": cfg.backup.swift_auth_url,
+        "OS_APPLICATION_CREDENTIAL_ID": values[0],
+        "OS_APPLICATION_CREDENTIAL_SECRET": values[1],
+        "OS_REGION_NAME": cfg.region,
+        "RESTIC_PASSWORD": values[2],
+    }
+    if role == "db":
+        env["PGBACKREST_CIPHER_PASS"] = values[3]
+        if values[4] and values[5]:
+            env.update(AWS_ACCESS_KEY_ID=values[4], AWS_SECRET_ACCESS_KEY=values[5])
+    return env

@@ -18,6 +18,7 @@ import jinja2
 import yaml
 
 from infra import validate
+from infra.backup_agent import BackupAgentError, BackupTarget, agent_context
 from infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -90,8 +91,13 @@ def build_context(
     identity: HostIdentity,
     secrets: HostSecrets | None = None,
     data_device: str = "",
+    backup_target: BackupTarget | None = None,
 ) -> dict[str, Any]:
-    """Everything the templates may use, validated. Adding a template value means adding it here."""
+    """Everything the templates may use, validated. Adding a template value means adding it here.
+
+    ``backup_target`` defaults to the stack's Swift S3 endpoint (``backup.s3Endpoint``); the lab passes
+    its local Swift.
+    """
     if role not in ROLES:
         raise TemplateValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
     _check("hostname", validate.name(hostname))
@@ -111,6 +117,10 @@ def build_context(
     for key, value in secrets.backup_env.items():
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", key) or "\n" in value or "\x00" in value:
             raise TemplateValueError(f"backup_env.{key}: names must be UPPER_SNAKE and values single-line")
+    try:
+        backup_agent = agent_context(role, secrets.backup_env, backup_target or BackupTarget(cfg.backup.s3_endpoint))
+    except BackupAgentError as exc:
+        raise TemplateValueError(str(exc)) from None
     zones = {name: str(net) for name, net in cfg.network.zones.items()}
     return {
         "marker": BASELINE_MARKER,
@@ -128,9 +138,14 @@ def build_context(
         "dns_nameservers": list(cfg.network.dns_nameservers),
         "log_host": cfg.logging.host,
         "log_port": cfg.logging.port,
-        "backup": {"diff_minutes": cfg.backup.diff_minutes, "full_days": cfg.backup.full_days},
+        "backup": {
+            "diff_minutes": cfg.backup.diff_minutes,
+            "full_days": cfg.backup.full_days,
+            "container": cfg.storage.backup_container,
+            "offsite_container": cfg.storage.offsite_container,
+        },
+        "backup_agent": backup_agent,
         "luks_key": secrets.luks_key,
-        "backup_env": dict(sorted(secrets.backup_env.items())),
         "totp": dict(sorted(secrets.totp.items())) if role == "bastion" else {},
         "data_device": data_device,
         "ntp_servers": list(cfg.network.ntp_servers),
@@ -187,8 +202,8 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", roles=("db",)),
     HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", ("db",), "postgres:postgres"),
     HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", roles=("db",)),
-    HostFile("/usr/local/sbin/ccaas-wal-archive", "wal-archive.sh.j2", "0755", roles=("db",)),
     HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", roles=("recordings",)),
+    HostFile("/etc/ccsec/backup/agent.toml", "backup-agent.toml.j2", roles=("db", "recordings")),
 )
 # Packages the golden image must hold; runcmd checks them first so a wrong image fails loudly.
 REQUIRED_PACKAGES = (
@@ -288,9 +303,10 @@ def render_user_data(
     identity: HostIdentity,
     secrets: HostSecrets | None = None,
     data_device: str = "",
+    backup_target: BackupTarget | None = None,
 ) -> str:
     """Render and self-check one host's cloud-config (valid YAML, marker first, a mapping)."""
-    context = build_context(cfg, role, hostname, identity, secrets, data_device)
+    context = build_context(cfg, role, hostname, identity, secrets, data_device, backup_target)
     context["files"] = render_host_files(context)
     text = _env().get_template("user-data.yaml.j2").render(**context)
     parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
@@ -307,16 +323,23 @@ def render_lab_user_data(
     host_key_public_openssh: str,
     admin_user: str,
     admin_public_key: str,
+    backup_env: dict[str, str] | None = None,
+    backup_target: BackupTarget | None = None,
 ) -> str:
-    """User-data for a lab VM: the stack's own rendering, with the lab's generated admin key."""
+    """User-data for a lab VM: the stack's own rendering, with the lab's generated admin key.
+
+    db/recordings VMs back up to the lab's local Swift: ``backup_env`` holds its tempauth and S3
+    credentials and random repository keys (instead of Keystone application credentials),
+    ``backup_target`` its S3 endpoint and CA as seen from the VM (10.0.2.2, QEMU's path to the host).
+    """
     from infra.stackfile import load_stack_config  # local import: the program itself never reads files
 
     cfg = load_stack_config(stack)
     cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
-    secrets = HostSecrets(luks_key=lab_luks_key() if role == "recordings" else "")
+    secrets = HostSecrets(luks_key=lab_luks_key() if role == "recordings" else "", backup_env=dict(backup_env or {}))
     device = LAB_DATA_DEVICE if role in LAB_DATA_ROLES else ""
-    return render_user_data(cfg, role, hostname, identity, secrets, device)
+    return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target)
 
 
 LAB_DATA_SERIAL = "ccaas-data"

@@ -9,6 +9,8 @@ known_hosts file) and an ED25519 key pair for the operator account. Everything l
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -17,7 +19,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from lab import image, state, vm
+from backup import swift_aio
+from backup.swift_aio import Ports, SwiftAIO
+from lab import backup_target, image, state, vm
 from lab.keys import generate_ed25519, known_hosts_line
 from lab.paths import work_dir
 from lab.progress import Progress, Stopwatch
@@ -228,9 +232,12 @@ def up(
     *,
     admin_user: str = DEFAULT_ADMIN,
     timeout: float = 1200.0,
+    swift: SwiftAIO | None = None,
 ) -> LabState:
     """Boot one VM per role with the stack's user-data; return the state once cloud-init finished.
 
+    db/recordings VMs back up to a real Swift all-in-one on this machine: ``swift`` (a running one,
+    left running by ``down``) or one this lab starts in its own directory and ``down`` removes.
     Raises :class:`LabError` (after removing everything it started) if a VM does not come up.
     """
     say = Stopwatch(progress)
@@ -254,9 +261,13 @@ def up(
         ssh_config_file=str(work_dir() / "ssh_config"),
     )
     try:
+        backup = _backup_target(lab, pairs, stack, swift, say)
         specs = []
         for role, name in pairs:
-            host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render)
+            render_role = render
+            if backup is not None and role in DATA_ROLES:
+                render_role = functools.partial(render, backup_env=backup.guest_env, backup_target=backup.target)
+            host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render_role)
             lab.hosts.append(host)
             specs.append(spec)
         for host, spec in zip(lab.hosts, specs, strict=True):
@@ -293,6 +304,34 @@ def up(
     return lab
 
 
+def _backup_target(
+    lab: LabState, pairs: list[tuple[str, str]], stack: str, swift: SwiftAIO | None, say: Progress
+) -> backup_target.LabBackup | None:
+    """Start (or reuse) the Swift all-in-one when a role backs up; record it in the state first."""
+    if not any(role in DATA_ROLES for role, _ in pairs):
+        return None
+    aio = swift or swift_aio.fresh("ccsec-lab-swift-")
+    lab.swift = {"base": str(aio.base), "ports": dataclasses.asdict(aio.ports), "owned": swift is None}
+    state.save(lab)  # so `down` finds (and removes) it even if the start fails half-way
+    if swift is None:
+        say(f"starting the lab's Swift all-in-one in {aio.base} (proxy 127.0.0.1:{aio.ports.proxy})")
+        try:
+            aio.start()
+        except swift_aio.SwiftAIOError as exc:
+            raise LabError(f"the lab's Swift could not start: {exc}") from exc
+    else:
+        say(f"backups go to the given Swift all-in-one (proxy 127.0.0.1:{aio.ports.proxy})")
+    return backup_target.prepare(aio, stack, pairs)
+
+
+def _stop_swift(lab: LabState | None, say: Progress) -> None:
+    if lab is None or not lab.swift or not lab.swift.get("owned"):
+        return
+    aio = SwiftAIO(base=Path(lab.swift["base"]), ports=Ports(**lab.swift["ports"]))
+    swift_aio.remove(aio)
+    say(f"stopped the lab's Swift all-in-one and removed {aio.base}")
+
+
 def status() -> LabState | None:
     """The recorded lab with each host's ``running`` flag refreshed, or None if there is none."""
     lab = state.load()
@@ -316,7 +355,9 @@ def down(progress: Progress | None = None) -> None:
     for pid, vm_dir in targets:
         if pid and vm.stop(pid, vm_dir):
             say(f"stopped {vm_dir.name} (pid {pid})")
+    _stop_swift(lab, say)
     shutil.rmtree(vms_root, ignore_errors=True)
+    shutil.rmtree(backup_target.backup_dir(), ignore_errors=True)
     state_path = work_dir() / "state.json"
     state_path.unlink(missing_ok=True)
     (work_dir() / "ssh_config").unlink(missing_ok=True)

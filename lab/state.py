@@ -41,6 +41,8 @@ class LabState:
     userdata_source: str
     ssh_config_file: str = ""
     hosts: list[HostState] = field(default_factory=list)
+    # the Swift all-in-one db/recordings back up to: {"base": dir, "ports": {...}, "owned": bool}
+    swift: dict | None = None
 
     def host(self, name_or_role: str) -> HostState:
         """The host with this name, or the first host of this role."""

@@ -16,6 +16,7 @@ PACKAGES=(
   pgbackrest postgresql-15 postgresql-client-15
   python3-swiftclient
   openssl ca-certificates util-linux procps systemd
+  locales
 )
 
 if [[ ${EUID} -ne 0 ]]; then
@@ -43,6 +44,13 @@ if ((${#missing[@]})); then
   fi
   trap 'if [[ ${created_policy} == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The lab's db (Debian 12 image) initdb's with en_US.UTF-8: a drill restoring its cluster here needs that locale.
+if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
+  sed -i 's/^# *\(en_US\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >> /etc/locale.gen
+  locale-gen >/dev/null
 fi
 
 # Sanity: every tool the agent and tests call must now be on PATH.

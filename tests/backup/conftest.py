@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from backup import config as config_mod
+from backup import swift_aio
 from backup.config import BackupConfig
 from backup.pgbackrest import PgBackRestEngine
-from backup.swift_aio import Ports, SwiftAIO, free_ports
+from backup.swift_aio import SwiftAIO, free_ports
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -38,15 +39,8 @@ def swift() -> Iterator[SwiftAIO]:
     """The all-in-one Swift (own base dir and free ports), started for the session."""
     if os.geteuid() != 0:
         pytest.fail("backup tests need root: the all-in-one Swift drops privileges to user 'swift'")
-    base = _scratch("ccsec-swift-")
-    p = free_ports(5)
-    aio = SwiftAIO(base=base, ports=Ports(proxy=p[0], account=p[1], container=p[2], obj=p[3], memcached=p[4]))
-    try:
-        aio.start()  # raises SwiftAIOError with the server log tail if it cannot start
+    with swift_aio.temporary() as aio:  # raises SwiftAIOError with the server log tail if it cannot start
         yield aio
-    finally:
-        aio.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def write_private(path: Path, text: str) -> Path:

@@ -20,6 +20,14 @@ import pytest
 from ccsec.controls import load_catalogue
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--controls",
+        default="",
+        help="comma-separated control ids: run only the tests proving them (others are deselected)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the control id (controls.yaml) the test proves")
     config.addinivalue_line("markers", "roles(*names): roles the test applies to (others deselect it)")
@@ -42,8 +50,16 @@ def _host_of(item: pytest.Item):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {c.strip() for c in config.getoption("controls").split(",") if c.strip()}
+    unknown = wanted - set(load_catalogue().controls)
+    if unknown:
+        raise pytest.UsageError(f"--controls: unknown control ids {sorted(unknown)} (see controls.yaml)")
     keep, drop = [], []
     for item in items:
+        control = item.get_closest_marker("control")
+        if wanted and (control is None or control.args[0] not in wanted):
+            drop.append(item)
+            continue
         marker = item.get_closest_marker("roles")
         host = _host_of(item)
         if marker is None or host is None:

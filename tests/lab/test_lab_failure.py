@@ -26,6 +26,7 @@ def test_failed_up_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         raise api.LabError("simulated boot failure")
 
     monkeypatch.setattr(api, "_wait_ready", boom)
+    swifts_before = set(Path("/var/tmp").glob("ccsec-lab-swift-*"))
     with pytest.raises(api.LabError, match="simulated"):
         api.up(["app", "db"], stack="lab", progress=lambda _m: None)
     assert started, "the QEMU process should have been started before the failure"
@@ -36,3 +37,5 @@ def test_failed_up_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not (tmp_path / "vms").exists()
     assert not (tmp_path / "state.json").exists()
     assert api.status() is None
+    # the db role made the lab start its own Swift all-in-one: stopped and removed as well
+    assert set(Path("/var/tmp").glob("ccsec-lab-swift-*")) == swifts_before

@@ -101,6 +101,7 @@ def test_prod_needs_two_hosts_per_role_for_anti_affinity() -> None:
         (("backup", "credentialExpiresAt"), "2020-01-01T00:00:00Z", "backup.credentialExpiresAt: is in the past"),
         (("backup", "credentialExpiresAt"), "2030-01-01T00:00:00Z", "backup.credentialExpiresAt: is more than 400"),
         (("backup", "swiftAuthUrl"), "http://keystone:5000/v3", "backup.swiftAuthUrl: must be an https:// URL"),
+        (("backup", "s3Endpoint"), "swift.internal\nrepo1-path=/x", "backup.s3Endpoint: must be a lower-case DNS"),
         (("tls", "httpRedirect"), "yes", "tls.httpRedirect: must be true or false, got str"),
         (("cluster", "app", "count"), True, "cluster.app.count: must be an integer, got a boolean"),
         (("environment",), "production", "environment: must be one of dev, staging, prod, lab"),

@@ -196,8 +196,14 @@ def test_stateful_hosts_carry_their_backup_schedule(inventory: Inventory) -> Non
             assert int(instance.inputs["metadata"]["backup_diff_minutes"]) <= 5
             assert int(instance.inputs["metadata"]["backup_full_days"]) <= 30
             env = yaml.safe_load(instance.inputs["userData"])
-            paths = [f["path"] for f in env["write_files"]]
-            assert "/etc/ccaas/backup.env" in paths
+            files = {f["path"]: f for f in env["write_files"]}
+            for name in ("swift.env", "restic.pass"):
+                secret = files[f"/etc/ccsec/backup/secrets/{name}"]
+                assert (secret["permissions"], secret["owner"]) == ("0600", "root:root")
+            assert "/opt/ccsec/ccsec-backup.pyz" in files and "/etc/ccsec/backup/agent.toml" in files
+            enable = next(c for c in env["runcmd"] if c[:3] == ["systemctl", "enable", "--now"] and "@" in c[3])
+            engine = "postgres" if role == "db" else "files"
+            assert f"ccsec-backup-diff@{engine}.timer" in enable and f"ccsec-backup-full@{engine}.timer" in enable
 
 
 def test_prod_has_redundant_hosts_for_every_stateful_and_app_role(prod: Inventory) -> None:

@@ -59,9 +59,10 @@ def test_secrets_reach_only_a_root_only_file() -> None:
         CFG, "db", "lab-db-1", identity(), HostSecrets(backup_env={"RESTIC_PASSWORD": "s3cr3t-value"})
     )
     document = yaml.safe_load(text)
-    (env_file,) = [f for f in document["write_files"] if f["path"] == "/etc/ccaas/backup.env"]
+    (env_file,) = [f for f in document["write_files"] if f["path"] == "/etc/ccsec/backup/secrets/restic.pass"]
     assert env_file["permissions"] == "0600" and env_file["owner"] == "root:root"
-    assert 'RESTIC_PASSWORD="s3cr3t-value"' in env_file["content"]
+    assert env_file["content"] == "s3cr3t-value\n"
+    assert text.count("s3cr3t-value") == 1
 
 
 @pytest.mark.parametrize(
