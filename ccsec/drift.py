@@ -101,6 +101,21 @@ def _close_masters(hosts: list[str], ssh_config: Path) -> None:
         subprocess.run(["ssh", "-F", str(ssh_config), "-O", "exit", host], capture_output=True, check=False)
 
 
+def probe_in_order(targets: list[SshTarget], ssh_config: Path) -> list[reach.Reach]:
+    """Probe bastions first (hosts behind them then reuse their multiplexed connection); a host whose
+    jump host failed is not tried — it is reported as unreachable through that jump host."""
+    direct = reach.probe([t.name for t in targets if t.jump is None], ssh_config)
+    failed = {p.host: p.reason for p in direct if not p.ok}
+    behind = [t for t in targets if t.jump is not None]
+    blocked = [
+        reach.Reach(t.name, False, f"unreachable: jump host {t.jump}: {failed[t.jump]}")
+        for t in behind
+        if t.jump in failed
+    ]
+    tried = reach.probe([t.name for t in behind if t.jump not in failed], ssh_config)
+    return [p for p in direct + blocked + tried if not p.ok]
+
+
 def check_hosts(targets: list[SshTarget], out_dir: Path, workers: int = 0) -> HostDrift:
     """Probe every host (pinned keys), then run the host suite on the reachable ones in parallel."""
     names = [t.name for t in targets]
@@ -109,10 +124,7 @@ def check_hosts(targets: list[SshTarget], out_dir: Path, workers: int = 0) -> Ho
     started = datetime.now(UTC)
     try:
         ssh_config = write_ssh_files(targets, out_dir / "ssh", control_dir)
-        # The bastion first: hosts behind it then reuse its multiplexed connection.
-        direct = [t.name for t in targets if t.jump is None]
-        probes = reach.probe(direct, ssh_config) + reach.probe([n for n in names if n not in direct], ssh_config)
-        part.unreachable = [p for p in probes if not p.ok]
+        part.unreachable = probe_in_order(targets, ssh_config)
         reachable = [n for n in names if n not in {p.host for p in part.unreachable}]
         if reachable:
             try:

@@ -200,3 +200,17 @@ def test_cli_stack_mode_without_outputs_or_cli_cannot_read_host_targets(tmp_path
     assert result.returncode == 2
     assert "infra: SKIPPED — no Pulumi CLI on PATH" in result.stdout
     assert "no --outputs FILE and no Pulumi CLI" in result.stdout
+
+
+def test_hosts_behind_a_jump_host_that_failed_are_not_tried_and_say_why(tmp_path: Path) -> None:
+    from ccsec.sshtargets import SshTarget
+    from lab.keys import generate_ed25519
+
+    key = generate_ed25519().public_openssh
+    bastion = SshTarget("bastion-1", "127.0.0.1", 1, "auditor", "/nonexistent/id", key)
+    behind = SshTarget("app-1", "10.0.0.5", 22, "auditor", "/nonexistent/id", key, jump="bastion-1")
+    config = drift.write_ssh_files([bastion, behind], tmp_path / "ssh", None)
+    down = drift.probe_in_order([bastion, behind], config)
+    assert [p.host for p in down] == ["bastion-1", "app-1"]
+    assert down[0].reason.startswith("unreachable:") and "refused" in down[0].reason
+    assert down[1].reason == f"unreachable: jump host bastion-1: {down[0].reason}"
