@@ -25,7 +25,7 @@ from lab.keys import generate_ed25519
 from lab.state import HostState, LabState
 from tests.unit.conftest import planned
 
-KEY = generate_ed25519().public_openssh
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+"  # fixed: stable ids (xdist)
 
 
 def resolved(config: Path, host: str) -> dict[str, str]:
