@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ccsec import reach, verify
 from ccsec.infra_drift import InfraResult
-from ccsec.sshtargets import SshTarget, render_known_hosts, render_ssh_config
+from ccsec.sshtargets import SshTarget, TargetError, render_known_hosts, render_ssh_config
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -123,7 +123,11 @@ def check_hosts(targets: list[SshTarget], out_dir: Path, workers: int = 0) -> Ho
     control_dir = Path(tempfile.mkdtemp(prefix="ccsec-cm-", dir="/tmp"))  # short: unix socket path limit
     started = datetime.now(UTC)
     try:
-        ssh_config = write_ssh_files(targets, out_dir / "ssh", control_dir)
+        try:
+            ssh_config = write_ssh_files(targets, out_dir / "ssh", control_dir)
+        except TargetError as error:  # e.g. a report directory with a space: not safe in an ssh_config
+            part.error = str(error)
+            return part
         part.unreachable = probe_in_order(targets, ssh_config)
         reachable = [n for n in names if n not in {p.host for p in part.unreachable}]
         if reachable:

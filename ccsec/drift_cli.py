@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +73,7 @@ def _fail(message: str) -> int:
 def _stack_outputs(args: argparse.Namespace) -> dict:
     if args.outputs:
         return load_outputs(Path(args.outputs))
-    if infra_drift.shutil.which("pulumi") is None:
+    if shutil.which("pulumi") is None:
         raise TargetError(
             "host targets: no --outputs FILE and no Pulumi CLI to read the stack's outputs "
             "(save them with `pulumi stack output --json > outputs.json`)"
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         return _fail("--workers must be >= 0")
     stack = args.stack or "lab"
-    out_dir = Path(args.out or infra_drift.ROOT / "reports") / f"drift-{drift.stamp()}"
+    out_dir = (Path(args.out or infra_drift.ROOT / "reports") / f"drift-{drift.stamp()}").resolve()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     infra = infra_drift.InfraResult("skipped", reason=LAB_INFRA_REASON) if args.lab else infra_drift.check(stack)
     try:

@@ -214,3 +214,11 @@ def test_hosts_behind_a_jump_host_that_failed_are_not_tried_and_say_why(tmp_path
     assert [p.host for p in down] == ["bastion-1", "app-1"]
     assert down[0].reason.startswith("unreachable:") and "refused" in down[0].reason
     assert down[1].reason == f"unreachable: jump host bastion-1: {down[0].reason}"
+
+
+def test_a_report_directory_unsafe_for_ssh_config_is_could_not_check_not_a_crash(tmp_path: Path) -> None:
+    from ccsec.sshtargets import SshTarget
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+"
+    part = drift.check_hosts([SshTarget("app-1", "10.0.0.5", 22, "auditor", "/keys/id", key)], tmp_path / "my reports")
+    assert "known_hosts file" in part.error and part.incomplete and part.result is None
