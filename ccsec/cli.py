@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ccsec import drill as drill_command  # DR drill: restore + verify backups, RPO/RTO report
 
     drill_command.register(sub)
+
+    from ccsec import drift_cli  # scheduled drift checks: infrastructure + hosts, one verdict
+
+    drift_cli.register(sub)
     return parser
 
 

@@ -157,12 +157,19 @@ def default_out_dir(kind: str) -> Path:
 
 def render_text(result: VerifyResult) -> str:
     lines = [
-        f"verify: {len(result.hosts)} host(s): {result.passed} passed, {result.failed} failed, {result.errors} errors"
+        f"verify: {len(result.hosts)} host(s): {result.passed} passed, {result.failed} failed, {result.errors} errors",
+        *render_findings(result.findings),
+        f"reports: {result.junit}, {result.summary}",
     ]
-    for finding in result.findings:
-        tag = f"[{finding.control}] " if finding.control else ""
-        lines.append(f"  {finding.outcome.upper()} {tag}{finding.host}: {finding.test.split('::')[-1]}")
-        if finding.message:
-            lines.append(f"      {finding.message}")
-    lines.append(f"reports: {result.junit}, {result.summary}")
     return "\n".join(lines)
+
+
+def render_findings(findings: list[Finding], indent: str = "  ") -> list[str]:
+    """One line per finding (outcome, [control], host: test) plus its reason; shared by verify and drift."""
+    lines = []
+    for finding in findings:
+        tag = f"[{finding.control}] " if finding.control else ""
+        lines.append(f"{indent}{finding.outcome.upper()} {tag}{finding.host}: {finding.test.split('::')[-1]}")
+        if finding.message:
+            lines.append(f"{indent}    {finding.message}")
+    return lines

@@ -1,0 +1,139 @@
+"""`ccsec drift` arguments and wiring: where the hosts come from, where the reports go."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ccsec import drift, drift_report, infra_drift
+from ccsec.sshtargets import SshTarget, TargetError, load_outputs, targets_from_lab, targets_from_outputs
+
+LAB_INFRA_REASON = "--lab: the lab VMs are booted by QEMU, not deployed by Pulumi; there is no cloud state to compare"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``drift`` to ccsec's subparsers."""
+    p = subparsers.add_parser(
+        "drift",
+        help="scheduled drift check: infrastructure (pulumi preview --refresh) and hosts (testinfra), one verdict",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Has anything in the cloud or on a host moved away from the baseline?\n\n"
+            "infra: `pulumi preview --refresh --expect-no-changes` through the Automation API; lists each\n"
+            "  drifted resource and property path. Without a Pulumi CLI (or with --lab) it is SKIPPED and\n"
+            "  says so — never reported as passed.\n"
+            "hosts: the hardened-host suite (tests/hosts) on every host, in parallel, over OpenSSH through the\n"
+            "  bastion (ProxyJump) with host keys pinned (StrictHostKeyChecking yes). A host that cannot be\n"
+            "  reached, or whose key changed (possible man-in-the-middle), is an error, never a pass.\n\n"
+            "Hosts come from the running lab (--lab), or from the stack's outputs: --outputs FILE (saved\n"
+            "`pulumi stack output --json`; read through the Automation API when omitted and a CLI exists)\n"
+            "plus --known-hosts, --user and --identity."
+        ),
+        epilog=(
+            "Exit codes: 0 no drift in what was checked (a skipped part is printed and listed in JSON\n"
+            "`not_checked`); 1 drift found; 2 could not check (a host unreachable or refused, the preview\n"
+            "failed, no host targets; with --require-infra also a skipped infrastructure check)."
+        ),
+    )
+    p.add_argument("--stack", help="stack name (required unless --lab, where it defaults to 'lab')")
+    p.add_argument("--lab", action="store_true", help="check the running local lab (ccsec lab up)")
+    p.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` saved (hosts, bastion_addresses)")
+    p.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        help="pinned host keys: `pulumi stack output known_hosts --show-secrets > FILE` (stack mode)",
+    )
+    p.add_argument("--user", help="SSH user on bastion and hosts (stack mode), e.g. a read-only auditor account")
+    p.add_argument("--identity", metavar="FILE", help="private key of --user (stack mode)")
+    p.add_argument(
+        "--require-infra",
+        action="store_true",
+        help="treat a skipped infrastructure check (no Pulumi CLI) as 'could not check' (exit 2)",
+    )
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text", help="what to print (default: text)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="keep the reports in DIR/drift-<UTC time>/ (drift.json, junit.xml, summary.txt, hosts/); "
+        "default: reports/",
+    )
+    p.add_argument("--workers", type=int, default=0, help="pytest-xdist workers (default: 2 per host, ≤ 4 per CPU)")
+    p.set_defaults(handler=run)
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"ccsec: error: {message}", file=sys.stderr)
+    return drift.EXIT_ERROR
+
+
+def _stack_outputs(args: argparse.Namespace) -> dict:
+    if args.outputs:
+        return load_outputs(Path(args.outputs))
+    if shutil.which("pulumi") is None:
+        raise TargetError(
+            "host targets: no --outputs FILE and no Pulumi CLI to read the stack's outputs "
+            "(save them with `pulumi stack output --json > outputs.json`)"
+        )
+    from pulumi import automation as auto
+
+    stack = auto.select_stack(stack_name=args.stack, work_dir=str(infra_drift.ROOT))
+    return {key: out.value for key, out in stack.outputs().items() if not out.secret}
+
+
+def _targets(args: argparse.Namespace) -> list[SshTarget]:
+    if args.lab:
+        from lab import api as lab_api
+
+        lab = lab_api.status()
+        if lab is None or not lab.hosts:
+            raise TargetError("no lab is running: start one with `ccsec lab up --roles bastion,app`")
+        return targets_from_lab(lab)
+    try:
+        known_hosts = Path(args.known_hosts).read_text()
+    except OSError as error:
+        raise TargetError(f"--known-hosts {args.known_hosts}: {error.strerror}") from None
+    identity = str(Path(args.identity).resolve())
+    return targets_from_outputs(_stack_outputs(args), known_hosts, args.user, identity)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check infrastructure and hosts, write the reports, print the chosen format, return the verdict."""
+    if not args.lab:
+        if not args.stack:
+            return _fail("--stack NAME is required (or --lab for the local lab)")
+        missing = [f"--{k.replace('_', '-')}" for k in ("known_hosts", "user", "identity") if not getattr(args, k)]
+        if missing:
+            return _fail(f"checking a stack's hosts needs {', '.join(missing)} (see `ccsec drift --help`)")
+    if args.workers < 0:
+        return _fail("--workers must be >= 0")
+    stack = args.stack or "lab"
+    out_dir = (Path(args.out or infra_drift.ROOT / "reports") / f"drift-{drift.stamp()}").resolve()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    infra = infra_drift.InfraResult("skipped", reason=LAB_INFRA_REASON) if args.lab else infra_drift.check(stack)
+    try:
+        targets = _targets(args)
+    except TargetError as error:
+        hosts = drift.HostDrift(targets=[], error=str(error))
+    else:
+        hosts = drift.check_hosts(targets, out_dir, args.workers)
+    report = drift.DriftReport(
+        stack=stack,
+        mode="lab" if args.lab else "stack",
+        started=started,
+        infra=infra,
+        hosts=hosts,
+        require_infra=args.require_infra,
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    drift_report.write(report, out_dir)
+    if args.format == "json":
+        print((out_dir / "drift.json").read_text(), end="")
+    elif args.format == "junit":
+        print((out_dir / "junit.xml").read_text(), end="")
+    else:
+        print(drift_report.render_text(report, out_dir))
+    return report.exit_code

@@ -1,0 +1,75 @@
+"""`ccsec drift --lab` on real lab VMs, through the bastion: a tampered host is drift naming its controls,
+the restored lab is clean, and a changed host key is refused as a possible man-in-the-middle.
+
+Runs before test_lab_e2e.py (module order), whose last test takes the lab down.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ccsec import drift, reach
+from ccsec.sshtargets import targets_from_lab
+from lab.keys import generate_ed25519
+from lab.state import LabState
+from tests.lab.test_hosts_verify import ccsec, sudo
+
+pytestmark = pytest.mark.lab
+DROP_IN = "/etc/ssh/sshd_config.d/10-ccaas-baseline.conf"
+SSHD_ROOT = "sed -i s/^PermitRootLogin\\ {}/PermitRootLogin\\ {}/ " + DROP_IN + " && systemctl reload ssh"
+TAMPER = SSHD_ROOT.format("no", "yes") + " && sysctl -qw kernel.sysrq=1"  # HOST-02 and HOST-05
+RESTORE = SSHD_ROOT.format("yes", "no") + " && sysctl -qw kernel.sysrq=0"
+
+
+def only_report(out: Path) -> dict:
+    (kept,) = out.iterdir()
+    assert kept.name.startswith("drift-")
+    return json.loads((kept / "drift.json").read_text())
+
+
+def test_tampered_host_is_drift_naming_the_controls_then_clean_once_restored(
+    lab_state: LabState, tmp_path: Path
+) -> None:
+    target = next(h for h in lab_state.hosts if h.role != "bastion")  # reached through the bastion
+    sudo(target, TAMPER)
+    try:
+        tampered = ccsec("drift", "--lab", "--out", str(tmp_path / "tampered"))
+        assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+        assert "DRIFT FOUND" in tampered.stdout.splitlines()[0]
+        assert f"FAILED [HOST-02] {target.name}" in tampered.stdout
+        assert f"FAILED [HOST-05] {target.name}" in tampered.stdout
+        report = only_report(tmp_path / "tampered")
+        assert report["hosts"]["failed_controls"] == ["HOST-02", "HOST-05"]
+        assert {f["host"] for f in report["hosts"]["findings"]} == {target.name}
+        assert any("kernel.sysrq" in f["message"] for f in report["hosts"]["findings"])
+    finally:
+        sudo(target, RESTORE)
+    clean = ccsec("drift", "--lab", "--out", str(tmp_path / "clean"), "--format", "json")
+    report = json.loads(clean.stdout) if clean.stdout.startswith("{") else {}
+    assert clean.returncode == 0, clean.stdout[-4000:] + clean.stderr
+    assert report["verdict"] == "clean" and report["not_checked"] == ["infra"]
+    assert report["infra"]["status"] == "skipped"
+    assert report["hosts"]["failed"] == report["hosts"]["errors"] == 0
+    assert report["hosts"]["passed"] >= 25 * len(lab_state.hosts) // 2
+    assert set(report["hosts"]["targets"]) == {h.name for h in lab_state.hosts}
+
+
+def test_a_changed_host_key_is_refused_as_a_possible_man_in_the_middle(lab_state: LabState, tmp_path: Path) -> None:
+    targets = targets_from_lab(lab_state)
+    bastion = next(t for t in targets if t.jump is None)
+    behind = next(t for t in targets if t.jump is not None)
+    impostor = generate_ed25519().public_openssh
+    # The host behind the bastion presents a key other than the pinned one: refused on the second hop.
+    ssh_config = drift.write_ssh_files([bastion, replace(behind, host_key=impostor)], tmp_path / "behind", None)
+    (refused,) = reach.probe([behind.name], ssh_config)
+    assert not refused.ok and "man-in-the-middle" in refused.reason
+    # The bastion itself: refused, and nothing behind it is checked (reported as errors, never passed).
+    part = drift.check_hosts([replace(bastion, host_key=impostor), behind], tmp_path / "bastion")
+    assert [p.host for p in part.unreachable] == [bastion.name, behind.name]
+    assert "man-in-the-middle" in part.unreachable[0].reason
+    assert part.unreachable[1].reason.startswith(f"unreachable: jump host {bastion.name}: host key does not match")
+    assert part.result is None and part.incomplete
