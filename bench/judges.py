@@ -196,6 +196,8 @@ def port_scan(lab_config: str, host: HostState) -> dict:
             "-T4",
             "--max-retries",
             "1",
+            "--min-rate",
+            "1000",  # the firewall drops silently: without a floor nmap backs off to > 15 min a host under TCG
             "--open",
             "-oG",
             "-",
@@ -203,11 +205,14 @@ def port_scan(lab_config: str, host: HostState) -> dict:
         )
         open_ports = sorted(int(m.group(1)) for m in re.finditer(r"(\d+)/open/tcp", scan.stdout))
         reachable = run("ip", "netns", "exec", SCAN_NS, "ping", "-c", "1", "-W", "2", GUEST_IP).returncode == 0
+        # Positive control: the guest's NIC answered ARP, so "no open port" means filtered, not "nobody there".
+        neighbour = run("ip", "-n", SCAN_NS, "neigh", "show", GUEST_IP).stdout.lower()
         return {
             "source": f"{SCANNER_IP} (untrusted)",
             "ports_scanned": 65535,
             "open": open_ports,
             "guest_answers_ping": reachable,
+            "guest_answers_arp": SCAN_MAC in neighbour and "failed" not in neighbour,
             "nmap_exit": scan.returncode,
         }
     finally:
@@ -224,7 +229,8 @@ def port_scan(lab_config: str, host: HostState) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument("--skip", default="", help="comma-separated judges to skip (ssh-audit,testssl,lynis)")
+    parser.add_argument("--hosts", default="", help="comma-separated lab host names to judge (default: all)")
+    parser.add_argument("--skip", default="", help="comma-separated judges to skip (ssh-audit,testssl,lynis,nmap)")
     args = parser.parse_args()
     lab = lab_api.status()
     if lab is None or not lab.hosts:
@@ -233,7 +239,10 @@ def main() -> int:
     skip = set(args.skip.split(","))
     hostname = load_stack_config(lab.stack).tls.hostname
     figures: dict[str, dict] = {}
+    wanted = {name for name in args.hosts.split(",") if name}
     for host in lab.hosts:
+        if wanted and host.name not in wanted:
+            continue
         entry: dict = {"role": host.role}
         if "ssh-audit" not in skip:
             entry["ssh_audit"] = ssh_audit(host)
