@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _LAB_DIR = Path(__file__).resolve().parent
@@ -23,6 +25,20 @@ def work_dir() -> Path:
     """Runtime directory of the lab (created on demand by callers)."""
     env = os.environ.get("CCSEC_LAB_WORK")
     return Path(env).resolve() if env else _LAB_DIR / ".work"
+
+
+@contextmanager
+def work_dir_override(path: Path) -> Iterator[Path]:
+    """Point the lab at another work dir for a while (test labs never touch a developer's own lab)."""
+    old = os.environ.get("CCSEC_LAB_WORK")
+    os.environ["CCSEC_LAB_WORK"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("CCSEC_LAB_WORK", None)
+        else:
+            os.environ["CCSEC_LAB_WORK"] = old
 
 
 def cache_dir() -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab import api
+from lab.paths import work_dir_override
 from lab.state import LabState
 
 ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app").split(",") if r]
@@ -33,16 +34,8 @@ def progress(msg: str) -> None:
 @pytest.fixture(scope="session")
 def lab_work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private lab work dir for the session (a developer's own lab is left alone)."""
-    path = tmp_path_factory.mktemp("lab-work")
-    old = os.environ.get("CCSEC_LAB_WORK")
-    os.environ["CCSEC_LAB_WORK"] = str(path)
-    try:
+    with work_dir_override(tmp_path_factory.mktemp("lab-work")) as path:
         yield path
-    finally:
-        if old is None:
-            os.environ.pop("CCSEC_LAB_WORK", None)
-        else:
-            os.environ["CCSEC_LAB_WORK"] = old
 
 
 @pytest.fixture(scope="session")

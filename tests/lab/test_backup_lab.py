@@ -8,7 +8,6 @@ meets the session lab of the other modules. It errors (never skips) if the lab o
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from backup import swift_aio
 from ccsec import cli, verify
 from lab import api
 from lab.backups import SAMPLE_ROWS, backup_lab
+from lab.paths import work_dir_override
 from lab.state import LabState
 
 pytestmark = pytest.mark.lab
@@ -33,20 +33,14 @@ def progress(msg: str) -> None:
 @pytest.fixture(scope="module")
 def backup_lab_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
     """db + recordings up, backing up to this module's own Swift; everything removed afterwards."""
-    work = tmp_path_factory.mktemp("backup-lab-work")
-    old = os.environ.get("CCSEC_LAB_WORK")
-    os.environ["CCSEC_LAB_WORK"] = str(work)
-    try:
-        with swift_aio.temporary("ccsec-lab-test-swift-") as aio:
-            try:
-                yield api.up(ROLES, stack="lab", progress=progress, swift=aio)
-            finally:
-                api.down(progress=progress)
-    finally:
-        if old is None:
-            os.environ.pop("CCSEC_LAB_WORK", None)
-        else:
-            os.environ["CCSEC_LAB_WORK"] = old
+    with (
+        work_dir_override(tmp_path_factory.mktemp("backup-lab-work")),
+        swift_aio.temporary("ccsec-lab-test-swift-") as aio,
+    ):
+        try:
+            yield api.up(ROLES, stack="lab", progress=progress, swift=aio)
+        finally:
+            api.down(progress=progress)
 
 
 def test_the_host_suite_verifies_the_backup_agent(backup_lab_state: LabState, tmp_path: Path) -> None:

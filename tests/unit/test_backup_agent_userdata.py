@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from hostkeys import identity
 
 from backup import bundle
 from backup.config import parse
@@ -22,19 +22,10 @@ from backup.pgbackrest import PgBackRestEngine
 from infra.backup_agent import BackupTarget
 from infra.config import ROLES
 from infra.stackfile import load_stack_config
-from infra.userdata import HostIdentity, HostSecrets, TemplateValueError, render_user_data
+from infra.userdata import HostSecrets, TemplateValueError, render_user_data
 
 NOVA_USER_DATA_LIMIT = 65535  # bytes of base64-encoded user-data
 DEVICE = "/dev/disk/by-id/virtio-0123456789abcdef0123"
-
-
-def identity() -> HostIdentity:
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return HostIdentity(private, public.decode() + " host@lab")
 
 
 def ca_pem() -> str:

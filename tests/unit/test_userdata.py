@@ -8,8 +8,7 @@ from dataclasses import replace
 import jinja2
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from hostkeys import identity
 
 from infra.config import ROLES, Admin
 from infra.stackfile import load_stack_config
@@ -22,16 +21,6 @@ from infra.userdata import (
     render_lab_user_data,
     render_user_data,
 )
-
-
-def identity() -> HostIdentity:
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return HostIdentity(private, public.decode() + " host@lab")
-
 
 CFG = load_stack_config("lab")
 
