@@ -20,6 +20,7 @@ from backup.secrets import ALLOWED_KEYS
 AGENT_ROLES: dict[str, tuple[str, ...]] = {"db": ("postgres",), "recordings": ("files",)}
 UNITS_DIR = Path(__file__).resolve().parent.parent / "backup" / "systemd"
 CONFIG_PATH = "/etc/ccsec/backup/agent.toml"
+DIFF_SCHEDULE_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 SECRETS_DIR = "/etc/ccsec/backup/secrets"
 CA_PATH = "/etc/ccsec/backup/swift-ca.pem"
 STATE_DIR = "/var/lib/ccsec-backup"
@@ -79,10 +80,22 @@ def _unit(name: str) -> dict[str, str]:
     return {"path": f"/etc/systemd/system/{name}", "gz_b64": bundle.gz_b64((UNITS_DIR / name).read_bytes())}
 
 
-def _units(engines: tuple[str, ...]) -> tuple[list[dict[str, str]], list[str]]:
+def _diff_schedule(diff_minutes: int) -> dict[str, str]:
+    """A drop-in that sets the differential timer to the stack's ``backup.diffMinutes`` (the unit says 5)."""
+    if not 1 <= diff_minutes <= 5:
+        raise BackupAgentError(f"backup.diffMinutes: must be between 1 and 5, got {diff_minutes}")
+    text = (
+        "# ccaas-baseline BKP-01: backup.diffMinutes from the stack\n"
+        f"[Timer]\nOnCalendar=\nOnCalendar=*:0/{diff_minutes}\n"
+    )
+    return {"path": DIFF_SCHEDULE_DROPIN, "gz_b64": bundle.gz_b64(text.encode())}
+
+
+def _units(engines: tuple[str, ...], diff_minutes: int) -> tuple[list[dict[str, str]], list[str]]:
     """The unit files to install and the timers to enable for ``engines``."""
     names = ["ccsec-backup-diff@", "ccsec-backup-full@", "ccsec-backup-check@"]
     files = [_unit(f"{n}{suffix}") for n in names for suffix in (".service", ".timer")]
+    files.append(_diff_schedule(diff_minutes))
     timers = [f"{n}{engine}.timer" for engine in engines for n in names]
     if "files" in engines:
         files += [_unit("ccsec-backup-offsite.service"), _unit("ccsec-backup-offsite.timer")]
@@ -90,7 +103,9 @@ def _units(engines: tuple[str, ...]) -> tuple[list[dict[str, str]], list[str]]:
     return files, timers
 
 
-def agent_context(role: str, backup_env: dict[str, str], target: BackupTarget | None) -> dict[str, Any] | None:
+def agent_context(
+    role: str, backup_env: dict[str, str], target: BackupTarget | None, diff_minutes: int = 5
+) -> dict[str, Any] | None:
     """Template values for the agent on ``role`` (None for roles without one). Everything validated."""
     engines = AGENT_ROLES.get(role)
     if engines is None:
@@ -101,7 +116,7 @@ def agent_context(role: str, backup_env: dict[str, str], target: BackupTarget | 
         raise BackupAgentError("backup target: s3_endpoint must be a host name or IP address, s3_port 1-65535")
     if target.ca_pem and not _PEM_RE.match(target.ca_pem.strip() + "\n"):
         raise BackupAgentError("backup target: ca_pem must be PEM certificates only")
-    units, timers = _units(engines)
+    units, timers = _units(engines, diff_minutes)
     return {
         "engines": list(engines),
         "first_runs": [f"ccsec-backup-diff@{engine}.service" for engine in engines],

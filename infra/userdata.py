@@ -118,7 +118,9 @@ def build_context(
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", key) or "\n" in value or "\x00" in value:
             raise TemplateValueError(f"backup_env.{key}: names must be UPPER_SNAKE and values single-line")
     try:
-        backup_agent = agent_context(role, secrets.backup_env, backup_target or BackupTarget(cfg.backup.s3_endpoint))
+        backup_agent = agent_context(
+            role, secrets.backup_env, backup_target or BackupTarget(cfg.backup.s3_endpoint), cfg.backup.diff_minutes
+        )
     except BackupAgentError as exc:
         raise TemplateValueError(str(exc)) from None
     zones = {name: str(net) for name, net in cfg.network.zones.items()}

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import itertools
+import re
 import subprocess
 import sys
 import tomllib
 import zipfile
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,7 @@ from hostkeys import identity
 from backup import bundle
 from backup.config import parse
 from backup.pgbackrest import PgBackRestEngine
-from infra.backup_agent import BackupTarget
+from infra.backup_agent import DIFF_SCHEDULE_DROPIN, BackupAgentError, BackupTarget, agent_context
 from infra.config import ROLES
 from infra.stackfile import load_stack_config
 from infra.userdata import HostSecrets, TemplateValueError, render_user_data
@@ -161,8 +165,34 @@ def test_timers_are_enabled_last_and_a_first_run_starts(role: str, engine: str) 
     assert max(i for i, c in enumerate(runcmd) if setup in c) < enable
     units = {e["path"]: decoded(e) for e in document["write_files"] if e["path"].startswith("/etc/systemd/system/")}
     repo_units = Path(__file__).resolve().parents[2] / "backup" / "systemd"
+    units.pop(DIFF_SCHEDULE_DROPIN)
     for path, text in units.items():
         assert text == (repo_units / Path(path).name).read_text()
+
+
+@pytest.mark.parametrize("minutes", [2, 5])
+def test_the_differential_timer_follows_backup_diff_minutes(minutes: int) -> None:
+    cfg = load_stack_config("lab")
+    cfg = replace(cfg, backup=replace(cfg.backup, diff_minutes=minutes))
+    secrets = HostSecrets(luks_key="L" * 64, backup_env=LAB_ENV)
+    text = render_user_data(cfg, "recordings", "lab-recordings-1", identity(), secrets, DEVICE, BackupTarget("x"))
+    files = {e["path"]: e for e in yaml.safe_load(text)["write_files"]}
+    calendars = re.findall(r"^OnCalendar=(.*)$", decoded(files[DIFF_SCHEDULE_DROPIN]), re.MULTILINE)
+    assert calendars[0] == "", "the drop-in must reset the unit's own OnCalendar, not add a second schedule"
+    # systemd itself says when the timer elapses next: consecutive runs are `minutes` apart
+    shown = subprocess.run(
+        ["systemd-analyze", "calendar", "--iterations=3", calendars[-1]], capture_output=True, text=True, check=True
+    ).stdout
+    elapses = re.findall(r"(?:Next elapse|Iter\. #\d+): (\w{3} [\d-]+ [\d:]+) \w+$", shown, re.MULTILINE)
+    stamps = [datetime.strptime(m, "%a %Y-%m-%d %H:%M:%S") for m in elapses]
+    assert len(stamps) == 3, shown
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(stamps)}
+    assert gaps == {60.0 * minutes}, shown
+
+
+def test_a_diff_interval_over_five_minutes_is_refused() -> None:
+    with pytest.raises(BackupAgentError, match=r"backup\.diffMinutes"):
+        agent_context("db", LAB_ENV, BackupTarget("x"), diff_minutes=15)
 
 
 @pytest.mark.parametrize(
