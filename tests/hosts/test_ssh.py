@@ -20,7 +20,7 @@ EXPECTED = {
     "x11forwarding": "no",
     "allowagentforwarding": "no",
     "permittunnel": "no",
-    "kexalgorithms": "sntrup761x25519-sha512@openssh.com",
+    "kexalgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org",
     "ciphers": "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
     "macs": "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
     "hostkeyalgorithms": "ssh-ed25519",
