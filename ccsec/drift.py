@@ -137,7 +137,8 @@ def check_hosts(targets: list[SshTarget], out_dir: Path, workers: int = 0) -> Ho
                 )
             except verify.VerifyError as error:
                 part.error = str(error)
-        _close_masters(names, ssh_config)
+            finally:
+                _close_masters(names, ssh_config)
     finally:
         shutil.rmtree(control_dir, ignore_errors=True)
     part.seconds = (datetime.now(UTC) - started).total_seconds()
