@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -63,6 +65,24 @@ class LabState:
         return cls(**raw, hosts=hosts)
 
 
+# A unix socket path holds 108 bytes; OpenSSH adds "/cm-" + 40 hex (%C) + a 17-byte temporary suffix.
+_SOCKET_DIR_MAX = 108 - 1 - 4 - 40 - 17
+
+
+def _short_enough(directory: Path) -> Path:
+    """``directory`` if sockets fit in it, else a private short dir in /tmp derived from it (deep work dirs,
+    e.g. pytest's, made ssh fail with "too long for Unix domain socket")."""
+    if len(str(directory)) <= _SOCKET_DIR_MAX:
+        return directory
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:16]
+    short = Path("/tmp") / f"ccsec-cm-{digest}"  # noqa: S108 - owner and mode are checked below
+    short.mkdir(mode=0o700, exist_ok=True)
+    info = short.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{short} exists but is not a private directory of this user: remove it")
+    return short
+
+
 def ssh_config_text(state: LabState, control_dir: Path | None = None) -> str:
     """OpenSSH client config with one pinned ``Host`` block per VM (for ``ssh -F`` / testinfra ssh://).
 
@@ -70,6 +90,7 @@ def ssh_config_text(state: LabState, control_dir: Path | None = None) -> str:
     seconds, and the host suite runs hundreds of commands per host.
     """
     control = control_dir or (Path(state.ssh_config_file).parent if state.ssh_config_file else None)
+    control = _short_enough(control) if control else None
     multiplex = f"  ControlMaster auto\n  ControlPath {control}/cm-%C\n  ControlPersist 300\n" if control else ""
     blocks = []
     for h in state.hosts:

@@ -126,3 +126,24 @@ def test_state_roundtrip_and_ssh_config() -> None:
     cfg = ssh_config_text(s)
     assert "StrictHostKeyChecking yes" in cfg and "UserKnownHostsFile /x/kh" in cfg
     assert "StrictHostKeyChecking no" not in cfg
+
+
+def test_control_sockets_move_to_a_short_private_dir_when_the_work_dir_is_deep(tmp_path: Path) -> None:
+    import socket
+    import stat as stat_module
+
+    from lab.state import _short_enough
+
+    deep = tmp_path / ("d" * 60)
+    chosen = _short_enough(deep)
+    try:
+        assert chosen != deep and stat_module.S_IMODE(chosen.stat().st_mode) == 0o700
+        # the longest socket name OpenSSH makes there binds (it did not in the deep dir)
+        path = chosen / ("cm-" + "f" * 40 + "." + "x" * 16)
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))
+        path.unlink()
+    finally:
+        if chosen != deep:
+            chosen.rmdir()
+    assert _short_enough(Path("/tmp/lab")) == Path("/tmp/lab")
