@@ -10,17 +10,17 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from backup import manifest as manifests
-from backup import metrics
-from backup.config import BackupConfig
-from backup.errors import BackupError
-from backup.lock import run_lock
-from backup.manifest import Manifest, iso, utcnow
-from backup.schedule import decide
+from . import manifest as manifests
+from . import metrics
+from .config import BackupConfig
+from .errors import BackupError
+from .lock import run_lock
+from .manifest import Manifest, iso, utcnow
+from .schedule import decide
 
 if TYPE_CHECKING:  # engines are imported when used: a host's agent bundle carries only its own engine
-    from backup.pgbackrest import PgBackRestEngine
-    from backup.restic import ResticEngine
+    from .pgbackrest import PgBackRestEngine
+    from .restic import ResticEngine
 
 ENGINES = ("files", "postgres")
 
@@ -51,13 +51,13 @@ def engine_for(cfg: BackupConfig, name: str) -> ResticEngine | PgBackRestEngine:
     if name == "files":
         if cfg.files is None:
             raise BackupError("engine 'files' is not configured ([files] section missing)")
-        from backup.restic import ResticEngine
+        from .restic import ResticEngine
 
         return ResticEngine(cfg.agent, cfg.files, cfg.swift)
     if name == "postgres":
         if cfg.postgres is None:
             raise BackupError("engine 'postgres' is not configured ([postgres] section missing)")
-        from backup.pgbackrest import PgBackRestEngine
+        from .pgbackrest import PgBackRestEngine
 
         return PgBackRestEngine(cfg.agent, cfg.postgres)
     raise BackupError(f"unknown engine {name!r}; expected one of {ENGINES}")

@@ -11,11 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from backup import config as config_mod
-from backup import manifest as manifests
-from backup.agent import ENGINES, engine_for, run_backup, run_maintenance
-from backup.errors import BackupError, RunInProgressError
-from backup.schedule import REQUESTABLE
+from . import config as config_mod
+from . import manifest as manifests
+from .agent import ENGINES, engine_for, run_backup, run_maintenance
+from .errors import BackupError, RunInProgressError
+from .schedule import REQUESTABLE
 
 DEFAULT_CONFIG = Path("/etc/ccsec/backup/agent.toml")
 EX_TEMPFAIL = 75

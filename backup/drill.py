@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backup.agent import engine_for
-from backup.config import BackupConfig
-from backup.drill_files import EngineResult, drill_files
-from backup.drill_pg import drill_postgres
-from backup.errors import BackupError
-from backup.manifest import iso, utcnow
-from backup.pgbackrest import PgBackRestEngine
-from backup.restic import ResticEngine, parse_time
+from .agent import engine_for
+from .config import BackupConfig
+from .drill_files import EngineResult, drill_files
+from .drill_pg import drill_postgres
+from .errors import BackupError
+from .manifest import iso, utcnow
+from .pgbackrest import PgBackRestEngine
+from .restic import ResticEngine, parse_time
 
 MAX_RPO_SECONDS = 300
 # parent of a mkdtemp() scratch dir (unique, 0711): /var/tmp because the PostgreSQL user must traverse it

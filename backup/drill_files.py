@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from backup.errors import BackupError
-from backup.manifest import iso, sha256_file
-from backup.restic import ResticEngine, Snapshot
+from .errors import BackupError
+from .manifest import iso, sha256_file
+from .restic import ResticEngine, Snapshot
 
 
 class NoRestorablePointError(BackupError):

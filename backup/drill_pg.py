@@ -19,14 +19,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backup import pgverify
-from backup.drill_files import EngineResult, NoRestorablePointError
-from backup.errors import BackupError, RepositoryPasswordError, StorageUnavailableError
-from backup.manifest import iso
-from backup.pgbackrest import PgBackRestEngine
-from backup.proc import run
-from backup.restic import parse_time
-from backup.secrets import base_env
+from . import pgverify
+from .drill_files import EngineResult, NoRestorablePointError
+from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
+from .manifest import iso
+from .pgbackrest import PgBackRestEngine
+from .proc import run
+from .restic import parse_time
+from .secrets import base_env
 
 _MINIMAL_CONF = "# written by the ccsec drill: the backup held no postgresql.conf\n"
 # Recovery refuses to run with lower values than the primary had ("insufficient parameter settings"):

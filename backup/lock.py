@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from backup.errors import RunInProgressError
+from .errors import RunInProgressError
 
 
 @contextmanager

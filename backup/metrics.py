@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from backup.manifest import Manifest
+from .manifest import Manifest
 
 
 def _state_path(state_dir: Path, engine: str) -> Path:

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backup import pgverify
-from backup.config import AgentConfig, PostgresConfig
-from backup.errors import BackupError, RepositoryPasswordError, StorageUnavailableError
-from backup.manifest import Manifest
-from backup.proc import Result, last_error_line, run
-from backup.secrets import base_env, read_env_file, read_secret, write_private
+from . import pgverify
+from .config import AgentConfig, PostgresConfig
+from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
+from .manifest import Manifest
+from .proc import Result, last_error_line, run
+from .secrets import base_env, read_env_file, read_secret, write_private
 
 _STORAGE_DOWN = (
     "unable to connect",

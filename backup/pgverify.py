@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backup.errors import BackupError
-from backup.proc import run
-from backup.secrets import base_env
+from .errors import BackupError
+from .proc import run
+from .secrets import base_env
 
 REFERENCE_SCHEMA = "ccsec-pg-reference/1"
 ANNOTATION_KEY = "ccsec-reference"

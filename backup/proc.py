@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from backup.errors import BackupError
+from .errors import BackupError
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backup.config import AgentConfig, FilesConfig, SwiftConfig
-from backup.errors import BackupError, RepositoryPasswordError, StorageUnavailableError
-from backup.manifest import HashCache, Manifest
-from backup.proc import Result, last_error_line, run
-from backup.secrets import base_env, read_env_file, read_secret
+from .config import AgentConfig, FilesConfig, SwiftConfig
+from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
+from .manifest import HashCache, Manifest
+from .proc import Result, last_error_line, run
+from .secrets import base_env, read_env_file, read_secret
 
 _SECRET_KEYS = ("ST_KEY", "OS_PASSWORD", "OS_APPLICATION_CREDENTIAL_SECRET", "OS_AUTH_TOKEN", "AWS_SECRET_ACCESS_KEY")
 _NO_REPO = ("Is there a repository at the following location?", "unable to open config file")

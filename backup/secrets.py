@@ -14,7 +14,7 @@ import re
 import stat
 from pathlib import Path
 
-from backup.errors import BackupError
+from .errors import BackupError
 
 # Keys accepted in a credentials env-file (KEY=VALUE per line, '#' comments).
 ALLOWED_KEYS = frozenset(

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backup import config as config_mod
-from backup.agent import engine_for, run_backup
-from backup.restic import ResticEngine
-from backup.secrets import base_env, write_private
-from backup.swift_aio import Ports, SwiftAIO, free_ports
+from ccsec.backup import config as config_mod
+from ccsec.backup.agent import engine_for, run_backup
+from ccsec.backup.restic import ResticEngine
+from ccsec.backup.secrets import base_env, write_private
+from ccsec_testbeds.swift_aio import Ports, SwiftAIO, free_ports
 
 
 def make_data(root: Path, files: int, total_bytes: int) -> list[Path]:

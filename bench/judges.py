@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.stackfile import load_stack_config  # noqa: E402
-from lab import api as lab_api  # noqa: E402
-from lab.state import HostState  # noqa: E402
+from ccsec.infra.stackfile import load_stack_config  # noqa: E402
+from ccsec.lab import api as lab_api  # noqa: E402
+from ccsec.lab.state import HostState  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -162,7 +162,7 @@ def run(*argv: str) -> subprocess.CompletedProcess:
 
 def port_scan(lab_config: str, host: HostState) -> dict:
     """Every TCP port of `host`, scanned from a namespace on an untrusted network."""
-    from lab.qmp import Qmp
+    from ccsec.lab.qmp import Qmp
 
     tap = f"ccsec-j{host.ssh_port}"[:15]
     qmp_socket = Path(host.vm_dir) / "qmp.sock"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policies.offline import Evaluator
-from policies.synthetic import synthetic_servers
+from ccsec.policies.offline import Evaluator
+from ccsec_testbeds.synthetic import synthetic_servers
 
 
 def _time(fn, repeat: int) -> list[float]:

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ccsec import plan as plan_module
+from ccsec.infra.config import ConfigError
+from ccsec.infra.stackfile import StackFileError, available_stacks, load_stack_config
 from ccsec.mockrun import ProgramError
-from infra.config import ConfigError
-from infra.stackfile import STACKS_DIR, StackFileError, available_stacks, load_stack_config
-from policies.pack_config import PolicyConfigError, load_policy_config
-from policies.sarif import to_sarif
+from ccsec.policies.pack_config import PolicyConfigError, load_policy_config
+from ccsec.policies.sarif import to_sarif
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -43,7 +43,12 @@ def _policy_config(path: str | None) -> dict:
 def cmd_plan(args: argparse.Namespace) -> int:
     program = Path(args.program) if args.program else None
     try:
-        report = plan_module.plan(args.stack, program, Path(args.stacks_dir), _policy_config(args.policy_config))
+        report = plan_module.plan(
+            args.stack,
+            program,
+            (Path(args.stacks_dir) if args.stacks_dir else None),
+            _policy_config(args.policy_config),
+        )
     except StackFileError as error:
         return _fail(str(error))
     except ConfigError as error:
@@ -67,7 +72,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_policy_config(args: argparse.Namespace) -> int:
     try:
-        cfg = load_stack_config(args.stack, Path(args.stacks_dir))
+        cfg = load_stack_config(args.stack, (Path(args.stacks_dir) if args.stacks_dir else None))
     except StackFileError as error:
         return _fail(str(error))
     except ConfigError as error:
@@ -87,7 +92,7 @@ def _lab_hosts_json(lab) -> dict:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from lab import api as lab_api  # the lab pulls in QEMU helpers; plan/verify users need not load it
+    from ccsec.lab import api as lab_api  # the lab pulls in QEMU helpers; plan/verify users need not load it
 
     if args.lab_command == "up":
         roles = [r for r in args.roles.split(",") if r]
@@ -98,7 +103,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         print(json.dumps(_lab_hosts_json(lab), indent=2) if args.json else f"lab up: {len(lab.hosts)} host(s) ready")
         return EXIT_OK
     if args.lab_command == "backup":
-        from lab.backups import LabBackupError, backup_lab
+        from ccsec.lab.backups import LabBackupError, backup_lab
 
         lab = lab_api.status()
         if lab is None or not all(h.running for h in lab.hosts):
@@ -132,7 +137,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ccsec import verify
-    from lab import api as lab_api
+    from ccsec.lab import api as lab_api
 
     lab = lab_api.status()
     if lab is None or not lab.hosts:
@@ -189,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--stacks-dir",
-        default=str(STACKS_DIR),
+        default=None,
         metavar="DIR",
         help="where Pulumi.<stack>.yaml files live (default: stacks/)",
     )
@@ -205,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     policy_config.add_argument("--stack", required=True, help=f"stack name (available: {stacks})")
-    policy_config.add_argument("--stacks-dir", default=str(STACKS_DIR), metavar="DIR", help="default: stacks/")
+    policy_config.add_argument("--stacks-dir", default=None, metavar="DIR", help="default: stacks/")
     policy_config.set_defaults(handler=cmd_policy_config)
 
     lab = sub.add_parser(

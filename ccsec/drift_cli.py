@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ccsec import drift, drift_report, infra_drift
+from ccsec.infra.stackfile import project_dir
 from ccsec.sshtargets import SshTarget, TargetError, load_outputs, targets_from_lab, targets_from_outputs
 
 LAB_INFRA_REASON = "--lab: the lab VMs are booted by QEMU, not deployed by Pulumi; there is no cloud state to compare"
@@ -80,13 +81,13 @@ def _stack_outputs(args: argparse.Namespace) -> dict:
         )
     from pulumi import automation as auto
 
-    stack = auto.select_stack(stack_name=args.stack, work_dir=str(infra_drift.ROOT))
+    stack = auto.select_stack(stack_name=args.stack, work_dir=str(project_dir()))
     return {key: out.value for key, out in stack.outputs().items() if not out.secret}
 
 
 def _targets(args: argparse.Namespace) -> list[SshTarget]:
     if args.lab:
-        from lab import api as lab_api
+        from ccsec.lab import api as lab_api
 
         lab = lab_api.status()
         if lab is None or not lab.hosts:
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         return _fail("--workers must be >= 0")
     stack = args.stack or "lab"
-    out_dir = (Path(args.out or infra_drift.ROOT / "reports") / f"drift-{drift.stamp()}").resolve()
+    out_dir = (Path(args.out or project_dir() / "reports") / f"drift-{drift.stamp()}").resolve()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     infra = infra_drift.InfraResult("skipped", reason=LAB_INFRA_REASON) if args.lab else infra_drift.check(stack)
     try:

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backup import config as config_mod
-from backup.drill import DEFAULT_SCRATCH, MAX_RPO_SECONDS, drill, write_report
-from backup.errors import BackupError
+from ccsec.backup import config as config_mod
+from ccsec.backup.drill import DEFAULT_SCRATCH, MAX_RPO_SECONDS, drill, write_report
+from ccsec.backup.errors import BackupError
 
 DEFAULT_CONFIG = Path("/etc/ccsec/backup/agent.toml")
 EXIT_ERROR = 2
@@ -75,8 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _lab_config() -> Path:
     """The drill config of the running lab, or raise ConfigError saying how to get one."""
-    from lab import api as lab_api
-    from lab.backup_target import drill_config_path
+    from ccsec.lab import api as lab_api
+    from ccsec.lab.backup_target import drill_config_path
 
     lab = lab_api.status()
     path = drill_config_path()

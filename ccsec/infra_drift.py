@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pulumi.automation.events import EngineEvent, OpType, StepEventMetadata
 
-ROOT = Path(__file__).resolve().parent.parent
+from ccsec.infra.stackfile import project_dir
+
 QUIET_OPS = {OpType.SAME.value, OpType.READ.value}  # steps that change nothing
 Preview = Callable[[str, Callable[[EngineEvent], None]], None]
 
@@ -116,7 +117,7 @@ def automation_preview(stack: str, on_event: Callable[[EngineEvent], None]) -> N
     """preview --refresh --expect-no-changes on the selected stack of this project (needs the CLI)."""
     from pulumi import automation as auto
 
-    selected = auto.select_stack(stack_name=stack, work_dir=str(ROOT))
+    selected = auto.select_stack(stack_name=stack, work_dir=str(project_dir()))
     selected.preview(refresh=True, expect_no_changes=True, diff=True, on_event=on_event)
 
 

@@ -28,7 +28,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from ccsec.resources import RegisteredResource
+from ccsec.policies.resources import RegisteredResource
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ccsec.infra as infra_package
+from ccsec.infra.config import ConfigError, StackConfig, decode_raw, parse_config
+from ccsec.infra.stackfile import RawStack, read_stack
 from ccsec.mockrun import MockRun, run_program
-from ccsec.resources import RegisteredResource
-from infra.config import ConfigError, StackConfig, decode_raw, parse_config
-from infra.stackfile import ROOT, STACKS_DIR, RawStack, read_stack
-from policies.metadata import config_for, merge_config
-from policies.offline import Violation, evaluate
+from ccsec.policies.metadata import config_for, merge_config
+from ccsec.policies.offline import Violation, evaluate
+from ccsec.policies.resources import RegisteredResource
 
 SECRET = "[secret]"
-DEFAULT_PROGRAM = ROOT / "infra"
+DEFAULT_PROGRAM = Path(infra_package.__file__).resolve().parent  # the installed program, as Pulumi.yaml's main: infra/
 SUMMARY_KEYS = (
     "direction",
     "protocol",
@@ -115,7 +116,7 @@ def stack_policy_config(cfg: StackConfig) -> dict[str, Any]:
 def plan(
     stack: str,
     program: Path | None = None,
-    stacks_dir: Path = STACKS_DIR,
+    stacks_dir: Path | None = None,
     policy_config: dict[str, Any] | None = None,
 ) -> PlanReport:
     """Validate (our own program's config), run the program under the mock engine, evaluate the pack."""

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SUITE = ROOT / "tests" / "hosts"
+import ccsec.hostsuite as hostsuite
+from ccsec.infra.stackfile import project_dir
+
+SUITE = Path(hostsuite.__file__).resolve().parent  # tests/hosts in the repo, ccsec/hostsuite when installed
 
 
 class VerifyError(Exception):
@@ -123,7 +125,7 @@ def run_suite(
         "pytest",
         str(SUITE),
         "--rootdir",
-        str(ROOT),
+        str(SUITE),
         "-p",
         "no:cacheprovider",
         f"--hosts={','.join(f'ssh://{h}' for h in hosts)}",
@@ -137,7 +139,7 @@ def run_suite(
     if workers > 1:
         command += ["-n", str(workers)]
     command += extra_args or []
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, cwd=SUITE, capture_output=True, text=True, check=False)
     (out_dir / "pytest.log").write_text(completed.stdout + completed.stderr)
     if not junit.is_file():
         raise VerifyError(
@@ -152,7 +154,7 @@ def run_suite(
 
 def default_out_dir(kind: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return ROOT / "reports" / f"{kind}-{stamp}"
+    return project_dir() / "reports" / f"{kind}-{stamp}"
 
 
 def render_text(result: VerifyResult) -> str:

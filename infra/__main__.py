@@ -4,18 +4,10 @@ Config is validated in full before any resource is declared, so a bad stack fail
 problem listed and nothing half-made.
 """
 
-import sys
-from pathlib import Path
-
 import pulumi
 
-try:
-    import infra  # noqa: F401  (installed with `pip install -e .`)
-except ImportError:  # pragma: no cover - running from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infra.config import ConfigError, decode_raw, parse_config
-from infra.program import build
+from ccsec.infra.config import ConfigError, decode_raw, parse_config
+from ccsec.infra.program import build
 
 
 def _raw_config() -> tuple[dict[str, str], list[str]]:

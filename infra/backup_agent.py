@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backup import bundle
-from backup.secrets import ALLOWED_KEYS
+from ccsec.backup import bundle
+from ccsec.backup.secrets import ALLOWED_KEYS
 
 # role -> backup engines its agent runs
 AGENT_ROLES: dict[str, tuple[str, ...]] = {"db": ("postgres",), "recordings": ("files",)}
-UNITS_DIR = Path(__file__).resolve().parent.parent / "backup" / "systemd"
+UNITS_DIR = Path(bundle.__file__).resolve().parent / "systemd"  # package data of ccsec.backup
 CONFIG_PATH = "/etc/ccsec/backup/agent.toml"
 DIFF_SCHEDULE_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 SECRETS_DIR = "/etc/ccsec/backup/secrets"

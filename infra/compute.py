@@ -14,11 +14,11 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 import pulumi_tls as tls
 
-from infra.config import STATEFUL_ROLES, RoleSpec, StackConfig
-from infra.firewall import Firewall
-from infra.network import NetworkZones
-from infra.storage import encrypted_volume
-from infra.userdata import HostIdentity, HostSecrets, render_user_data
+from ccsec.infra.config import STATEFUL_ROLES, RoleSpec, StackConfig
+from ccsec.infra.firewall import Firewall
+from ccsec.infra.network import NetworkZones
+from ccsec.infra.storage import encrypted_volume
+from ccsec.infra.userdata import HostIdentity, HostSecrets, render_user_data
 
 
 @dataclass

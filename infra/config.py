@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from infra import validate
+from ccsec.infra import validate
 
 NAMESPACE = "ccaas-baseline"
 ROLES = ("bastion", "app", "db", "recordings", "payment")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_openstack as openstack
 
-from infra.config import StackConfig
-from infra.firewall_rules import SG_ROLES, firewall_rules
+from ccsec.infra.config import StackConfig
+from ccsec.infra.firewall_rules import SG_ROLES, firewall_rules
 
 
 class Firewall(pulumi.ComponentResource):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.config import StackConfig
+from ccsec.infra.config import StackConfig
 
 HTTPS_PORT = 443
 SSH_PORT = 22

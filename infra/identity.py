@@ -11,7 +11,7 @@ import pulumi
 import pulumi_openstack as openstack
 import pulumi_random as random
 
-from infra.config import StackConfig
+from ccsec.infra.config import StackConfig
 
 SWIFT_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_openstack as openstack
 
-from infra.config import ZONES, StackConfig
+from ccsec.infra.config import ZONES, StackConfig
 
 
 class NetworkZones(pulumi.ComponentResource):

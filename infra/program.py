@@ -6,13 +6,13 @@ import base64
 
 import pulumi
 
-from infra.backup_store import BackupStore
-from infra.compute import Cluster, Host
-from infra.config import STATEFUL_ROLES, StackConfig
-from infra.firewall import Firewall
-from infra.identity import Access
-from infra.network import NetworkZones
-from infra.tls import TlsTermination
+from ccsec.infra.backup_store import BackupStore
+from ccsec.infra.compute import Cluster, Host
+from ccsec.infra.config import STATEFUL_ROLES, StackConfig
+from ccsec.infra.firewall import Firewall
+from ccsec.infra.identity import Access
+from ccsec.infra.network import NetworkZones
+from ccsec.infra.tls import TlsTermination
 
 
 def known_hosts_line(name: str, ip: str, public_key: str) -> str:

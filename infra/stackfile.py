@@ -8,6 +8,7 @@ placeholder that the program only ever sees as a Pulumi secret.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,31 @@ from typing import Any
 
 import yaml
 
-from infra.config import NAMESPACE, StackConfig, decode_raw, parse_config
+from ccsec.infra.config import NAMESPACE, StackConfig, decode_raw, parse_config
 
-ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = ROOT / "stacks"
+PROJECT_FILE = "Pulumi.yaml"
+STACKS_ENV = "CCSEC_STACKS_DIR"
 STACK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SECRET_PLACEHOLDER = "[secret]"
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The Pulumi project this run belongs to: the nearest directory holding Pulumi.yaml, else the cwd.
+
+    The installed package knows nothing of a checkout, so stack files, reports and the Automation API's
+    work dir are found the way the Pulumi CLI finds them: from where the user stands.
+    """
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    return here
+
+
+def default_stacks_dir() -> Path:
+    """``$CCSEC_STACKS_DIR``, else the project's ``stacks/`` (Pulumi.yaml's ``stackConfigDir``)."""
+    env = os.environ.get(STACKS_ENV)
+    return Path(env).resolve() if env else project_dir() / "stacks"
 
 
 class StackFileError(Exception):
@@ -35,14 +55,15 @@ class RawStack:
     secret_keys: tuple[str, ...]
 
 
-def stack_path(stack: str, stacks_dir: Path = STACKS_DIR) -> Path:
+def stack_path(stack: str, stacks_dir: Path | None = None) -> Path:
     if not STACK_NAME_RE.match(stack):
         raise StackFileError(f"stack name {stack!r} is invalid: use letters, digits, '-', '_' or '.'")
-    return stacks_dir / f"Pulumi.{stack}.yaml"
+    return (stacks_dir or default_stacks_dir()) / f"Pulumi.{stack}.yaml"
 
 
-def available_stacks(stacks_dir: Path = STACKS_DIR) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+def available_stacks(stacks_dir: Path | None = None) -> list[str]:
+    found = (stacks_dir or default_stacks_dir()).glob("Pulumi.*.yaml")
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in found)
 
 
 def _as_config_string(value: Any) -> str:
@@ -67,7 +88,7 @@ def _strip_secure(value: Any, path: str, secret_paths: list[str]) -> Any:
     return value
 
 
-def read_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> RawStack:
+def read_stack(stack: str, stacks_dir: Path | None = None) -> RawStack:
     path = stack_path(stack, stacks_dir)
     if not path.is_file():
         known = ", ".join(available_stacks(stacks_dir)) or "none"
@@ -90,7 +111,7 @@ def read_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> RawStack:
     return RawStack(stack, path, config, tuple(secret_keys))
 
 
-def load_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> StackConfig:
+def load_stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
     """Typed config of a stack file; raises StackFileError or infra.config.ConfigError."""
     raw = read_stack(stack, stacks_dir)
     return parse_config(decode_raw(raw.config), raw.secret_keys, stack)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_openstack as openstack
 
-from infra.config import StackConfig
+from ccsec.infra.config import StackConfig
 
 
 def encrypted_volume(

@@ -10,11 +10,11 @@ import pulumi
 import pulumi_openstack as openstack
 import pulumi_tls as tls
 
-from infra.compute import Host
-from infra.config import StackConfig
-from infra.firewall import Firewall
-from infra.firewall_rules import HTTPS_PORT
-from infra.network import NetworkZones
+from ccsec.infra.compute import Host
+from ccsec.infra.config import StackConfig
+from ccsec.infra.firewall import Firewall
+from ccsec.infra.firewall_rules import HTTPS_PORT
+from ccsec.infra.network import NetworkZones
 
 TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"]
 

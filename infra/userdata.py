@@ -17,9 +17,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from infra import validate
-from infra.backup_agent import BackupAgentError, BackupTarget, agent_context
-from infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
+from ccsec.infra import validate
+from ccsec.infra.backup_agent import BackupAgentError, BackupTarget, agent_context
+from ccsec.infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -334,7 +334,7 @@ def render_lab_user_data(
     credentials and random repository keys (instead of Keystone application credentials),
     ``backup_target`` its S3 endpoint and CA as seen from the VM (10.0.2.2, QEMU's path to the host).
     """
-    from infra.stackfile import load_stack_config  # local import: the program itself never reads files
+    from ccsec.infra.stackfile import load_stack_config  # local import: the program itself never reads files
 
     cfg = load_stack_config(stack)
     cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))

@@ -2,7 +2,7 @@
 
 Public API (see :mod:`lab.api`)::
 
-    from lab import up, down, status
+    from ccsec.lab import up, down, status
     state = up(["app"], stack="lab", progress=print)
     status()
     down()
@@ -19,11 +19,11 @@ __all__ = ["HostState", "LabState", "down", "status", "up"]
 
 def __getattr__(name: str) -> Any:
     if name in ("up", "down", "status"):
-        from lab import api
+        from ccsec.lab import api
 
         return getattr(api, name)
     if name in ("HostState", "LabState"):
-        from lab import state
+        from ccsec.lab import state
 
         return getattr(state, name)
     raise AttributeError(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lab.api import LabError, down, status, up
+from ccsec.lab.api import LabError, down, status, up
 
 
 def main(argv: list[str] | None = None) -> int:

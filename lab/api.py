@@ -19,14 +19,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from backup import swift_aio
-from backup.swift_aio import Ports, SwiftAIO
-from lab import backup_target, image, state, vm
-from lab.keys import generate_ed25519, known_hosts_line
-from lab.paths import work_dir
-from lab.progress import Progress, Stopwatch
-from lab.ssh import run, wait_connect
-from lab.state import HostState, LabState
+from ccsec.lab import backup_target, image, state, vm
+from ccsec.lab.keys import generate_ed25519, known_hosts_line
+from ccsec.lab.paths import work_dir
+from ccsec.lab.progress import Progress, Stopwatch
+from ccsec.lab.ssh import run, wait_connect
+from ccsec.lab.state import HostState, LabState
+from ccsec_testbeds import swift_aio
+from ccsec_testbeds.swift_aio import Ports, SwiftAIO
 
 DEFAULT_ADMIN = "ccadmin"
 SSH_HOST = "127.0.0.1"
@@ -47,14 +47,14 @@ class LabError(RuntimeError):
 
 def _renderer() -> tuple[UserDataRenderer, str]:
     """The project's renderer: the lab boots exactly the user-data the stack ships."""
-    from infra.userdata import render_lab_user_data
+    from ccsec.infra.userdata import render_lab_user_data
 
-    return render_lab_user_data, "infra.userdata.render_lab_user_data"
+    return render_lab_user_data, "ccsec.infra.userdata.render_lab_user_data"
 
 
 def _edge_zone(stack: str) -> str:
     """The stack's edge (load-balancer) zone: the app VM's HTTPS NIC lives in it."""
-    from infra.stackfile import load_stack_config
+    from ccsec.infra.stackfile import load_stack_config
 
     return str(load_stack_config(stack).network.zones["edge"])
 
@@ -101,7 +101,7 @@ def _prepare_host(
         stack, role, name, host_key.private_openssh, host_key.public_openssh, admin_user, admin_key.public_openssh
     )
     seed = vm_dir / "seed.iso"
-    from lab.seed import TWO_NICS_NETWORK_CONFIG, write_seed
+    from ccsec.lab.seed import TWO_NICS_NETWORK_CONFIG, write_seed
 
     https = role in HTTPS_ROLES
     write_seed(seed, f"ccsec-lab-{uuid.uuid4()}", name, user_data, TWO_NICS_NETWORK_CONFIG if https else "")

@@ -15,10 +15,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from backup.swift_aio import GUEST_GATEWAY, SwiftAIO
-from infra.backup_agent import AGENT_ROLES, STANZA, BackupTarget
-from infra.stackfile import load_stack_config
-from lab.paths import work_dir
+from ccsec.infra.backup_agent import AGENT_ROLES, STANZA, BackupTarget
+from ccsec.infra.stackfile import load_stack_config
+from ccsec.lab.paths import work_dir
+from ccsec_testbeds.swift_aio import GUEST_GATEWAY, SwiftAIO
 
 PG_HOME_DATA = "/var/lib/postgresql/15/main"
 

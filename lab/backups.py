@@ -16,10 +16,10 @@ from datetime import datetime
 
 import paramiko
 
-from infra.backup_agent import AGENT_ROLES, RECORDINGS_DIR, STATE_DIR
-from lab.progress import Progress
-from lab.ssh import connect, run
-from lab.state import HostState, LabState
+from ccsec.infra.backup_agent import AGENT_ROLES, RECORDINGS_DIR, STATE_DIR
+from ccsec.lab.progress import Progress
+from ccsec.lab.ssh import connect, run
+from ccsec.lab.state import HostState, LabState
 
 SAMPLE_ROWS = 500  # as in SEED_SQL
 # A sample application table: rows appended per call, so every seeded backup differs from the last.

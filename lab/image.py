@@ -25,9 +25,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.mirror import Mirrors, host_mirrors
-from lab.paths import cache_dir, lab_dir
-from lab.progress import Progress, Stopwatch
+from ccsec.lab.mirror import Mirrors, host_mirrors
+from ccsec.lab.paths import cache_dir, lab_dir
+from ccsec.lab.progress import Progress, Stopwatch
 
 SUITE = "bookworm"
 RECIPE_VERSION = "1"

@@ -9,7 +9,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lab.paths import state_file
+from ccsec.lab.paths import state_file
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.host import Host
 
-from lab.ssh import connect
-from lab.state import HostState
+from ccsec.lab.ssh import connect
+from ccsec.lab.state import HostState
 
 
 def testinfra_host(host: HostState, *, sudo: bool = False) -> Host:

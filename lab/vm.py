@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.userdata import LAB_DATA_SERIAL as DATA_SERIAL  # one definition, shared with the renderer
+from ccsec.infra.userdata import LAB_DATA_SERIAL as DATA_SERIAL  # one definition, shared with the renderer
 
 QEMU = "qemu-system-x86_64"
 # panic=10: a panicking guest reboots (reboots are allowed: user-data or tests may reboot a host).

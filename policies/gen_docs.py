@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from policies import pack
-from policies.metadata import PolicyMeta, pack_metadata
+from . import pack
+from .metadata import PolicyMeta, pack_metadata
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "policies.md"
 

@@ -11,9 +11,9 @@ from functools import lru_cache
 from google.protobuf import json_format
 from pulumi.runtime import proto
 
-from ccsec.controls import load_catalogue
-from policies import pack
-from policies.rules._meta import CONTROL_TAG
+from . import pack
+from .controls import load_catalogue
+from .rules._meta import CONTROL_TAG
 
 _LEVEL = {
     proto.ADVISORY: "advisory",

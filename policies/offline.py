@@ -22,11 +22,11 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from ccsec.controls import load_catalogue
-from ccsec.resources import RegisteredResource
-from policies import pack
-from policies.pack_config import configure_request, reconcile
-from policies.rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_READS
+from . import pack
+from .controls import load_catalogue
+from .pack_config import configure_request, reconcile
+from .resources import RegisteredResource
+from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_READS
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 _ENFORCEMENT = {

@@ -9,7 +9,7 @@ import yaml
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from policies.rules import ALL_POLICIES
+from .rules import ALL_POLICIES
 
 PACK_DIR = Path(__file__).resolve().parent
 PACK_NAME = "ccaas-baseline"

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from policies import pack
-from policies.metadata import PolicyMeta, pack_metadata
-from policies.offline import Violation
+from . import pack
+from .metadata import PolicyMeta, pack_metadata
+from .offline import Violation
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # GitHub code scanning ranks security results by this numeric score.

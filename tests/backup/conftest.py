@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from backup import config as config_mod
-from backup import swift_aio
-from backup.config import BackupConfig
-from backup.pgbackrest import PgBackRestEngine
-from backup.swift_aio import SwiftAIO, free_ports
+from ccsec.backup import config as config_mod
+from ccsec.backup.config import BackupConfig
+from ccsec.backup.pgbackrest import PgBackRestEngine
+from ccsec_testbeds import swift_aio
+from ccsec_testbeds.swift_aio import SwiftAIO, free_ports
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from backup import config as config_mod
-from backup.agent import run_backup
-from backup.config import BackupConfig
-from backup.drill import drill
-from backup.drill_files import verify_tree
-from backup.manifest import Manifest, iso, sha256_file, utcnow
-from backup.swift_aio import SwiftAIO
 from ccsec import drill as drill_cli
+from ccsec.backup import config as config_mod
+from ccsec.backup.agent import run_backup
+from ccsec.backup.config import BackupConfig
+from ccsec.backup.drill import drill
+from ccsec.backup.drill_files import verify_tree
+from ccsec.backup.manifest import Manifest, iso, sha256_file, utcnow
+from ccsec_testbeds.swift_aio import SwiftAIO
 
 from .conftest import PgSetup, write_private, write_tree
 

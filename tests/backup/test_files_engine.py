@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from backup import manifest as manifests
-from backup import metrics
-from backup.agent import engine_for, run_backup, run_maintenance
-from backup.manifest import sha256_file, utcnow
-from backup.restic import ResticEngine
-from backup.swift_aio import SwiftAIO
+from ccsec.backup import manifest as manifests
+from ccsec.backup import metrics
+from ccsec.backup.agent import engine_for, run_backup, run_maintenance
+from ccsec.backup.manifest import sha256_file, utcnow
+from ccsec.backup.restic import ResticEngine
+from ccsec_testbeds.swift_aio import SwiftAIO
 
 pytestmark = pytest.mark.swift
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from backup import metrics
-from backup.agent import run_backup, run_maintenance
-from backup.errors import RepositoryPasswordError, StorageUnavailableError
-from backup.swift_aio import SwiftAIO, free_ports
+from ccsec.backup import metrics
+from ccsec.backup.agent import run_backup, run_maintenance
+from ccsec.backup.errors import RepositoryPasswordError, StorageUnavailableError
+from ccsec_testbeds.swift_aio import SwiftAIO, free_ports
 
 from .conftest import PgSetup, pg_ctl
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from backup import metrics
-from backup.agent import engine_for, run_backup
-from backup.errors import BackupError, RepositoryPasswordError, RunInProgressError, StorageUnavailableError
-from backup.lock import run_lock
-from backup.manifest import latest, sha256_file
-from backup.restic import ResticEngine
-from backup.secrets import SecretFileError
-from backup.swift_aio import SwiftAIO
+from ccsec.backup import metrics
+from ccsec.backup.agent import engine_for, run_backup
+from ccsec.backup.errors import BackupError, RepositoryPasswordError, RunInProgressError, StorageUnavailableError
+from ccsec.backup.lock import run_lock
+from ccsec.backup.manifest import latest, sha256_file
+from ccsec.backup.restic import ResticEngine
+from ccsec.backup.secrets import SecretFileError
+from ccsec_testbeds.swift_aio import SwiftAIO
 
 pytestmark = pytest.mark.swift
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def test_secret_file_with_loose_permissions_is_rejected(files_setup) -> None:
 
 
 def test_secrets_never_on_argv(files_setup, monkeypatch: pytest.MonkeyPatch) -> None:
-    import backup.restic as restic_mod
+    import ccsec.backup.restic as restic_mod
 
     s = files_setup(files=2)
     seen: list[tuple[list[str], dict[str, str]]] = []

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from backup.swift_aio import SERVICES, SwiftAIO, SwiftAIOError
+from ccsec_testbeds.swift_aio import SERVICES, SwiftAIO, SwiftAIOError
 
 pytestmark = pytest.mark.swift
 
@@ -71,7 +71,7 @@ def test_port_in_use_is_a_clear_error(swift: SwiftAIO, tmp_path_factory: pytest.
     import tempfile
     from pathlib import Path
 
-    from backup.swift_aio import Ports
+    from ccsec_testbeds.swift_aio import Ports
 
     base = Path(tempfile.mkdtemp(prefix="ccsec-swift-clash-", dir="/var/tmp"))
     base.chmod(0o755)

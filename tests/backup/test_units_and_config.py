@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from backup.config import ConfigError, parse
-from backup.schedule import decide
+from ccsec.backup.config import ConfigError, parse
+from ccsec.backup.schedule import decide
 
 UNITS = Path(__file__).resolve().parents[2] / "backup" / "systemd"
 

@@ -17,7 +17,7 @@ from functools import cache
 
 import pytest
 
-from ccsec.controls import load_catalogue
+from ccsec.policies.controls import load_catalogue
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.userdata import ROLE_SERVICES
+from ccsec.infra.userdata import ROLE_SERVICES
 
 
 @pytest.mark.control("HOST-01")

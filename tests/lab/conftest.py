@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import api
-from lab.paths import work_dir_override
-from lab.state import LabState
+from ccsec.lab import api
+from ccsec.lab.paths import work_dir_override
+from ccsec.lab.state import LabState
 
 ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app").split(",") if r]
 STACK = os.environ.get("CCSEC_LAB_TEST_STACK", "lab")

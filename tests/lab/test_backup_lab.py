@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from backup import swift_aio
 from ccsec import cli, verify
-from lab import api
-from lab.backups import SAMPLE_ROWS, backup_lab
-from lab.paths import work_dir_override
-from lab.state import LabState
+from ccsec.lab import api
+from ccsec.lab.backups import SAMPLE_ROWS, backup_lab
+from ccsec.lab.paths import work_dir_override
+from ccsec.lab.state import LabState
+from ccsec_testbeds import swift_aio
 
 pytestmark = pytest.mark.lab
 ROLES = ["db", "recordings"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ccsec import drift, reach
+from ccsec.lab.keys import generate_ed25519
+from ccsec.lab.state import LabState
 from ccsec.sshtargets import targets_from_lab
-from lab.keys import generate_ed25519
-from lab.state import LabState
 from tests.lab.test_hosts_verify import ccsec, sudo
 
 pytestmark = pytest.mark.lab

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.keys import generate_ed25519, known_hosts_line
-from lab.ssh import connect, run
-from lab.state import HostState, LabState
+from ccsec.lab.keys import generate_ed25519, known_hosts_line
+from ccsec.lab.ssh import connect, run
+from ccsec.lab.state import HostState, LabState
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]

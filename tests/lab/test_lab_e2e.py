@@ -8,11 +8,11 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from lab import api, vm
-from lab.image import cached_image
-from lab.keys import generate_ed25519, known_hosts_line
-from lab.ssh import connect, run
-from lab.state import HostState, LabState
+from ccsec.lab import api, vm
+from ccsec.lab.image import cached_image
+from ccsec.lab.keys import generate_ed25519, known_hosts_line
+from ccsec.lab.ssh import connect, run
+from ccsec.lab.state import HostState, LabState
 
 pytestmark = pytest.mark.lab
 
@@ -103,7 +103,7 @@ def test_paramiko_with_pinned_key(lab_state: LabState) -> None:
 
 
 def test_testinfra_host_is_pinned(lab_state: LabState) -> None:
-    from lab.testinfra_host import testinfra_host
+    from ccsec.lab.testinfra_host import testinfra_host
 
     host = testinfra_host(lab_state.hosts[0])
     assert isinstance(host.backend.client.get_transport().get_remote_server_key(), paramiko.PKey)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import api
+from ccsec.lab import api
 
 pytestmark = pytest.mark.lab
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from lab import api, vm
-from lab.image import package_list
-from lab.keys import generate_ed25519, known_hosts_line
-from lab.mirror import host_mirrors
-from lab.state import HostState, LabState, ssh_config_text
+from ccsec.lab import api, vm
+from ccsec.lab.image import package_list
+from ccsec.lab.keys import generate_ed25519, known_hosts_line
+from ccsec.lab.mirror import host_mirrors
+from ccsec.lab.state import HostState, LabState, ssh_config_text
 
 
 def test_keys_are_ed25519_openssh() -> None:
@@ -132,7 +132,7 @@ def test_control_sockets_move_to_a_short_private_dir_when_the_work_dir_is_deep(t
     import socket
     import stat as stat_module
 
-    from lab.state import _short_enough
+    from ccsec.lab.state import _short_enough
 
     deep = tmp_path / ("d" * 60)
     chosen = _short_enough(deep)

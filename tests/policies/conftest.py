@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ccsec.resources import RegisteredResource
-from policies.offline import Evaluator, Violation
-from policies.synthetic import compliant_stack
+from ccsec.policies.offline import Evaluator, Violation
+from ccsec.policies.resources import RegisteredResource
+from ccsec_testbeds.synthetic import compliant_stack
 
 Stack = list[RegisteredResource]
 

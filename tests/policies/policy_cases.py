@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ccsec.resources import RegisteredResource
-from policies.rules import _props as t
-from policies.synthetic import BASELINE_USER_DATA, res, sg_rule, with_inputs
+from ccsec.policies.resources import RegisteredResource
+from ccsec.policies.rules import _props as t
+from ccsec_testbeds.synthetic import BASELINE_USER_DATA, res, sg_rule, with_inputs
 
 Stack = list[RegisteredResource]
 Builder = Callable[[Stack], Stack]

@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from ccsec.controls import CATALOGUE_PATH, CatalogueError, load_catalogue, parse_catalogue
-from policies.metadata import pack_metadata
+from ccsec.policies.controls import CATALOGUE_PATH, CatalogueError, load_catalogue, parse_catalogue
+from ccsec.policies.metadata import pack_metadata
 
 
 def _raw() -> dict:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from policies import gen_docs
-from policies.metadata import pack_metadata
-from policies.rules import ALL_POLICIES
-from policies.rules._meta import RESOURCE_TYPES, STACK_READS
+from ccsec.policies import gen_docs
+from ccsec.policies.metadata import pack_metadata
+from ccsec.policies.rules import ALL_POLICIES
+from ccsec.policies.rules._meta import RESOURCE_TYPES, STACK_READS
 
 
 def test_committed_doc_is_generated() -> None:

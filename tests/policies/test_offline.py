@@ -9,11 +9,11 @@ from google.protobuf import json_format
 from policy_cases import five_line_ssh
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 
-from policies.metadata import config_for, merge_config
-from policies.offline import Evaluator, evaluate, has_mandatory, to_struct
-from policies.pack_config import PolicyConfigError, load_policy_config
-from policies.rules import _props as t
-from policies.synthetic import res
+from ccsec.policies.metadata import config_for, merge_config
+from ccsec.policies.offline import Evaluator, evaluate, has_mandatory, to_struct
+from ccsec.policies.pack_config import PolicyConfigError, load_policy_config
+from ccsec.policies.rules import _props as t
+from ccsec_testbeds.synthetic import res
 
 
 def test_five_line_ssh_program_is_blocked() -> None:

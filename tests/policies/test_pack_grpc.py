@@ -17,9 +17,9 @@ from policy_cases import five_line_ssh
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
-from policies.metadata import pack_metadata
-from policies.offline import evaluate, to_struct
-from policies.pack_config import configure_request, reconcile
+from ccsec.policies.metadata import pack_metadata
+from ccsec.policies.offline import evaluate, to_struct
+from ccsec.policies.pack_config import configure_request, reconcile
 
 REPO = Path(__file__).resolve().parents[2]
 

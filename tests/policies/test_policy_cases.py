@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from policy_cases import COMPLIANT, VIOLATING
 
-from policies.metadata import pack_metadata
-from policies.synthetic import compliant_stack
+from ccsec.policies.metadata import pack_metadata
+from ccsec_testbeds.synthetic import compliant_stack
 
 META = {m.name: m for m in pack_metadata()}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 from policy_cases import five_line_ssh
 
-from policies.offline import evaluate
-from policies.sarif import to_sarif, write_sarif
+from ccsec.policies.offline import evaluate
+from ccsec.policies.sarif import to_sarif, write_sarif
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 

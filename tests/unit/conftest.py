@@ -6,10 +6,10 @@ from functools import cache
 
 import pytest
 
+from ccsec.infra.config import StackConfig
+from ccsec.infra.stackfile import load_stack_config
 from ccsec.plan import PlanReport, plan
-from ccsec.resources import RegisteredResource
-from infra.config import StackConfig
-from infra.stackfile import load_stack_config
+from ccsec.policies.resources import RegisteredResource
 
 STACKS = ("dev", "prod", "lab")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from infra.userdata import HostIdentity
+from ccsec.infra.userdata import HostIdentity
 
 
 def identity() -> HostIdentity:

@@ -20,13 +20,13 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from hostkeys import identity
 
-from backup import bundle
-from backup.config import parse
-from backup.pgbackrest import PgBackRestEngine
-from infra.backup_agent import DIFF_SCHEDULE_DROPIN, BackupAgentError, BackupTarget, agent_context
-from infra.config import ROLES
-from infra.stackfile import load_stack_config
-from infra.userdata import HostSecrets, TemplateValueError, render_user_data
+from ccsec.backup import bundle
+from ccsec.backup.config import parse
+from ccsec.backup.pgbackrest import PgBackRestEngine
+from ccsec.infra.backup_agent import DIFF_SCHEDULE_DROPIN, BackupAgentError, BackupTarget, agent_context
+from ccsec.infra.config import ROLES
+from ccsec.infra.stackfile import load_stack_config
+from ccsec.infra.userdata import HostSecrets, TemplateValueError, render_user_data
 
 NOVA_USER_DATA_LIMIT = 65535  # bytes of base64-encoded user-data
 DEVICE = "/dev/disk/by-id/virtio-0123456789abcdef0123"
@@ -244,7 +244,7 @@ def test_bundle_runs_as_a_zipapp(tmp_path: Path, engines: tuple[str, ...]) -> No
     )
     assert (status.returncode, status.stdout.strip()) == (0, "null")
     # the engine module is importable from the bundle (the agent loads it lazily on first use)
-    module = "backup.restic" if engine == "files" else "backup.pgbackrest"
+    module = "backup.restic" if engine == "files" else "backup.pgbackrest"  # the package name inside the zipapp
     probe = subprocess.run(
         [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(pyz)!r}); import {module}"],
         capture_output=True,

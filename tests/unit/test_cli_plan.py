@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.stackfile import STACKS_DIR
+STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"  # the repo's own stacks
+
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "fixtures" / "programs"
 CCSEC = [sys.executable, "-m", "ccsec.cli"]

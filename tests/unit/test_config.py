@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +12,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.config import ConfigError, StackConfig, decode_raw, parse_config
-from infra.stackfile import STACKS_DIR, read_stack
+from ccsec.infra.config import ConfigError, StackConfig, decode_raw, parse_config
+from ccsec.infra.stackfile import read_stack
+
+STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"  # the repo's own stacks
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+ alice@example"

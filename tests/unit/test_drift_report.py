@@ -203,8 +203,8 @@ def test_cli_stack_mode_without_outputs_or_cli_cannot_read_host_targets(tmp_path
 
 
 def test_hosts_behind_a_jump_host_that_failed_are_not_tried_and_say_why(tmp_path: Path) -> None:
+    from ccsec.lab.keys import generate_ed25519
     from ccsec.sshtargets import SshTarget
-    from lab.keys import generate_ed25519
 
     key = generate_ed25519().public_openssh
     bastion = SshTarget("bastion-1", "127.0.0.1", 1, "auditor", "/nonexistent/id", key)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ccsec.lab.keys import generate_ed25519
+from ccsec.lab.state import HostState, LabState
 from ccsec.sshtargets import (
     LAB_GATEWAY,
     SshTarget,
@@ -21,8 +23,6 @@ from ccsec.sshtargets import (
     targets_from_lab,
     targets_from_outputs,
 )
-from lab.keys import generate_ed25519
-from lab.state import HostState, LabState
 from tests.unit.conftest import planned
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+"  # fixed: stable ids (xdist)

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from hostkeys import identity
 
-from infra.config import ROLES, Admin
-from infra.stackfile import load_stack_config
-from infra.userdata import (
+from ccsec.infra.config import ROLES, Admin
+from ccsec.infra.stackfile import load_stack_config
+from ccsec.infra.userdata import (
     BASELINE_MARKER,
     HostIdentity,
     HostSecrets,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ccsec.resources import RegisteredResource
-from policies.rules import _props as t
+from ccsec.policies.resources import RegisteredResource
+from ccsec.policies.rules import _props as t
 
 STACK, PROJECT = "synthetic", "ccaas-baseline"
 BASELINE_USER_DATA = "#cloud-config\n# ccaas-baseline host baseline v1\nhostname: {host}\n"

@@ -15,8 +15,8 @@ Everything lives under one base directory::
 
 Usage (root)::
 
-    python -m backup.swift_aio start [--base DIR] [--port N]
-    python -m backup.swift_aio status|stop|env
+    python -m ccsec_testbeds.swift_aio start [--base DIR] [--port N]
+    python -m ccsec_testbeds.swift_aio status|stop|env
 
 Swift itself reads ``/etc/swift/swift.conf`` (hash prefix/suffix, storage policies) from a
 hard-coded path; the Debian package ships one, and :meth:`SwiftAIO.setup` only writes it
@@ -716,8 +716,8 @@ def temporary(prefix: str = "ccsec-swift-") -> Iterator[SwiftAIO]:
 
 # --------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    """``python -m backup.swift_aio start|stop|status|env``."""
-    parser = argparse.ArgumentParser(prog="python -m backup.swift_aio", description=__doc__.split("\n\n")[0])
+    """``python -m ccsec_testbeds.swift_aio start|stop|status|env``."""
+    parser = argparse.ArgumentParser(prog="python -m ccsec_testbeds.swift_aio", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("start", "stop", "status", "env"))
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE)
     parser.add_argument("--port", type=int, default=Ports.proxy, help="proxy (HTTPS) port")

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "controls.yaml"
+CATALOGUE_PATH = Path(__file__).resolve().parent / "controls.yaml"
 
 _ID_RE = re.compile(r"^[A-Z]{2,5}-\d{2}$")
 _PCI_RE = re.compile(r"^\d{1,2}(\.\d{1,2}){1,3}$")

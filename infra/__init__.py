@@ -1,0 +1,1 @@
+"""The Pulumi program (Pulumi.yaml main: infra/), installed as ccsec.infra."""
