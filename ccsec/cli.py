@@ -60,6 +60,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return _fail(f"the program failed under the mock engine:\n{error}")
     except PolicyConfigError as error:
         return _fail(str(error))
+    sys.stderr.write(plan_module.program_output_text(report))
     if args.format == "json":
         print(json.dumps(plan_module.to_json(report), indent=2))
     elif args.format == "sarif":

@@ -11,9 +11,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import json
+import os
 import runpy
+import subprocess
 import sys
+import tempfile
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,7 @@ class MockRun:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
     secret_outputs: frozenset[str]
+    program_output: str = ""  # what the program itself printed (stdout + stderr), shown apart from ours
 
 
 def _unwrap(value: Any) -> tuple[Any, bool]:
@@ -126,8 +133,9 @@ class OpenStackMocks(pulumi.runtime.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, keeping each registration as a RegisteredResource."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, on_record: Callable[[RegisteredResource], None] | None = None):
         super().__init__(mocks)
+        self.on_record = on_record
         self.records: list[RegisteredResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
@@ -157,20 +165,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        self.records.append(
-            RegisteredResource(
-                urn=urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent or None,
-                inputs=inputs,
-                secret_inputs=frozenset(secret_keys),
-                custom=bool(request.custom),
-                provider=request.provider or "",
-                dependencies=tuple(request.dependencies),
-                id=resource_id or "",
-            )
+        record = RegisteredResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            inputs=inputs,
+            secret_inputs=frozenset(secret_keys),
+            custom=bool(request.custom),
+            provider=request.provider or "",
+            dependencies=tuple(request.dependencies),
+            id=resource_id or "",
         )
+        self.records.append(record)
+        if self.on_record is not None:
+            self.on_record(record)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)
 
     def RegisterResourceOutputs(self, request):
@@ -183,19 +192,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def run_program(
+def run_in_this_process(
     program: Path,
     stack: str,
     config: dict[str, str],
     secret_keys: list[str] | tuple[str, ...] = (),
     project: str = "ccaas-baseline",
+    on_record: Callable[[RegisteredResource], None] | None = None,
 ) -> MockRun:
-    """Execute `program` (a file, or a directory with __main__.py) with the stack's config, offline."""
+    """Execute `program` here under the mock engine. Only the child process (ccsec.mockchild) calls this."""
     path = program / "__main__.py" if program.is_dir() else program
     if not path.is_file():
         raise ProgramError(f"program {program} not found (give a .py file or a directory with __main__.py)")
     mocks = OpenStackMocks()
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_record)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -221,9 +231,103 @@ def run_program(
             runtime_resource._get_stack_trace = saved_trace
     except pulumi.RunError as error:
         raise ProgramError(str(error)) from None
+    except SystemExit as error:  # sys.exit()/raise SystemExit in the program: it never finished declaring
+        raise ProgramError(f"the program exited early (SystemExit({error.code!r})) before it completed") from None
     except Exception as error:  # the program's own bug or a bad resource argument
         raise ProgramError(f"{type(error).__name__}: {error}") from error
     finally:
         asyncio.set_event_loop(None)
         loop.close()
     return MockRun(stack, project, monitor.records, monitor.stack_outputs, frozenset(monitor.secret_outputs))
+
+
+PLAN_TIMEOUT_ENV = "CCSEC_PLAN_TIMEOUT"
+
+
+def _from_wire(data: dict[str, Any]) -> RegisteredResource:
+    return RegisteredResource(
+        **{**data, "secret_inputs": frozenset(data["secret_inputs"]), "dependencies": tuple(data["dependencies"])}
+    )
+
+
+def run_program(
+    program: Path,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | tuple[str, ...] = (),
+    project: str = "ccaas-baseline",
+) -> MockRun:
+    """Run `program` in a child process under the mock engine; only this (parent) side is trusted.
+
+    Registrations stream over a private pipe; the run counts only when the child says ``done`` after
+    the program completed and the count matches what was streamed. Anything else (early exit, crash,
+    os._exit, a timeout) is a ProgramError: exit 2, never a clean verdict.
+    """
+    timeout = float(os.environ.get(PLAN_TIMEOUT_ENV, "900"))
+    request = json.dumps(
+        {
+            "program": str(program),
+            "stack": stack,
+            "config": dict(config),
+            "secret_keys": list(secret_keys),
+            "project": project,
+        }
+    )
+    read_fd, write_fd = os.pipe()
+    messages: list[dict[str, Any]] = []
+    broken: list[str] = []
+
+    def drain() -> None:
+        with os.fdopen(read_fd, encoding="utf-8") as channel:
+            for line in channel:
+                try:
+                    messages.append(json.loads(line))
+                except json.JSONDecodeError:
+                    broken.append(line[:80])
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "ccsec.mockchild", str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        try:
+            child.communicate(request.encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            raise ProgramError(
+                f"the program did not complete within {timeout:.0f} s (set {PLAN_TIMEOUT_ENV})"
+            ) from None
+        reader.join(timeout=30)
+        out.seek(0)
+        err.seek(0)
+        printed = (out.read() + err.read()).decode("utf-8", "replace")
+    return _assemble(messages, broken, child.returncode, printed, stack, project)
+
+
+def _assemble(
+    messages: list[dict[str, Any]], broken: list[str], returncode: int, printed: str, stack: str, project: str
+) -> MockRun:
+    """The MockRun the child streamed, or a ProgramError saying why the run does not count."""
+    errors = [m["message"] for m in messages if m.get("t") == "error"]
+    if errors:
+        raise ProgramError(errors[0])
+    done = [m for m in messages if m.get("t") == "done"]
+    resources = [_from_wire(m["resource"]) for m in messages if m.get("t") == "resource"]
+    if broken or returncode != 0 or len(done) != 1 or done[0].get("count") != len(resources):
+        tail = printed.strip().splitlines()[-15:]
+        detail = "\n".join(tail) if tail else "(the program printed nothing)"
+        raise ProgramError(
+            f"the program did not complete (child exit status {returncode}, "
+            f"{'no completion message' if not done else 'an inconsistent stream'}):\n{detail}"
+        )
+    outputs = next(m for m in messages if m.get("t") == "outputs")
+    return MockRun(stack, project, resources, outputs["outputs"], frozenset(outputs["secret"]), printed)

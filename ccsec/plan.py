@@ -184,3 +184,11 @@ def _violations_text(violations: list[dict[str, Any]]) -> str:
     for v in violations:
         lines.append(f"  [{v['enforcement']}/{v['severity']}] {v['policy']}: {v['message']} ({v['urn']})")
     return "\n".join(lines)
+
+
+def program_output_text(report: PlanReport) -> str:
+    """What the program printed, each line marked as the program's, for stderr (never mixed into our stdout)."""
+    lines = report.run.program_output.splitlines()
+    if not lines:
+        return ""
+    return "\n".join([f"program output ({len(lines)} lines, not ccsec's):", *(f"  | {line}" for line in lines)]) + "\n"
