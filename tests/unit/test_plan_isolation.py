@@ -43,14 +43,14 @@ def test_a_program_that_replaces_the_evaluator_still_gets_its_true_verdict() -> 
     result = plan("patches_evaluator.py", "--format", "json")
     assert result.returncode == 1, result.stderr
     found = {v["policy"] for v in json.loads(result.stdout)["violations"]}
-    assert OPEN_SSH_POLICIES <= found
+    assert found >= OPEN_SSH_POLICIES
 
 
 def test_a_program_that_prints_a_fake_report_cannot_corrupt_or_replace_ours() -> None:
     result = plan("prints.py", "--format", "json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)  # our JSON alone on stdout: the program's print did not land here
-    assert OPEN_SSH_POLICIES <= {v["policy"] for v in document["violations"]}
+    assert {v["policy"] for v in document["violations"]} >= OPEN_SSH_POLICIES
     assert any(r["name"] == "ssh-from-anywhere" for r in document["resources"])
     # the program's own output is shown, marked as the program's, on stderr
     assert "program output (2 lines, not ccsec's):" in result.stderr
