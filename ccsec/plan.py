@@ -13,6 +13,7 @@ from typing import Any
 
 import ccsec.infra as infra_package
 from ccsec.infra.config import ConfigError, StackConfig, decode_raw, parse_config
+from ccsec.infra.policy_facts import pack_config_values
 from ccsec.infra.stackfile import RawStack, read_stack
 from ccsec.mockrun import MockRun, run_program
 from ccsec.policies.metadata import config_for, merge_config
@@ -105,11 +106,13 @@ def _typed(raw: RawStack) -> StackConfig:
 def stack_policy_config(cfg: StackConfig) -> dict[str, Any]:
     """The stack's own allow-lists as policy config, so the pack judges the stack by its declared intent.
 
-    Same JSON a user passes to `pulumi preview --policy-pack-config` (see `ccsec policy-config`).
+    Same JSON a user passes to `pulumi preview --policy-pack-config` (see `ccsec policy-config`); the
+    declared flows and role classes come from the role model (infra/roles.py).
     """
     return config_for(
         allowedVolumeTypes=list(cfg.storage.encrypted_volume_types),
         adminCidrs=list(cfg.network.admin_cidrs),
+        **pack_config_values(cfg),
     )
 
 

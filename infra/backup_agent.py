@@ -15,9 +15,8 @@ from typing import Any
 
 from ccsec.backup import bundle
 from ccsec.backup.secrets import ALLOWED_KEYS
+from ccsec.infra import roles as role_model
 
-# role -> backup engines its agent runs
-AGENT_ROLES: dict[str, tuple[str, ...]] = {"db": ("postgres",), "recordings": ("files",)}
 UNITS_DIR = Path(bundle.__file__).resolve().parent / "systemd"  # package data of ccsec.backup
 CONFIG_PATH = "/etc/ccsec/backup/agent.toml"
 DIFF_SCHEDULE_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
@@ -107,8 +106,8 @@ def agent_context(
     role: str, backup_env: dict[str, str], target: BackupTarget | None, diff_minutes: int = 5
 ) -> dict[str, Any] | None:
     """Template values for the agent on ``role`` (None for roles without one). Everything validated."""
-    engines = AGENT_ROLES.get(role)
-    if engines is None:
+    engines = role_model.role(role).backup_engines
+    if not engines:
         return None
     if target is None:
         raise BackupAgentError(f"backup target: required for the {role} role")

@@ -14,7 +14,8 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 import pulumi_tls as tls
 
-from ccsec.infra.config import STATEFUL_ROLES, RoleSpec, StackConfig
+from ccsec.infra import roles as role_model
+from ccsec.infra.config import RoleSpec, StackConfig
 from ccsec.infra.firewall import Firewall
 from ccsec.infra.network import NetworkZones
 from ccsec.infra.storage import encrypted_volume
@@ -35,15 +36,16 @@ class Host:
 
 def host_metadata(cfg: StackConfig, role: str) -> dict[str, str]:
     """Tags every instance carries; policies and auditors read them."""
+    spec = role_model.role(role)
     metadata = {
         "owner": cfg.owner,
         "environment": cfg.environment,
         "role": role,
         "data_classification": cfg.data_classification,
-        "pci_scope": "true" if role in ("payment", "app") else "false",
+        "pci_scope": "true" if spec.pci_scope else "false",
         "stack": cfg.stack,
     }
-    if role in STATEFUL_ROLES:
+    if spec.stateful:
         metadata["backup_diff_minutes"] = str(cfg.backup.diff_minutes)
         metadata["backup_full_days"] = str(cfg.backup.full_days)
     return metadata

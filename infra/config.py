@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ccsec.infra import roles as role_model
 from ccsec.infra import validate
 
 NAMESPACE = "ccaas-baseline"
-ROLES = ("bastion", "app", "db", "recordings", "payment")
-STATEFUL_ROLES = ("db", "recordings")
-ZONES = ("edge", "app", "data", "pci", "mgmt")
-ROLE_ZONE = {"lb": "edge", "bastion": "mgmt", "app": "app", "db": "data", "recordings": "data", "payment": "pci"}
+ROLES = role_model.HOST_ROLES  # the cluster.<role> keys, in a stable order (facts: infra/roles.py)
+ZONES = role_model.ZONES
 ENVIRONMENTS = ("dev", "staging", "prod", "lab")
 CLASSIFICATIONS = ("internal", "confidential", "restricted")
 TLS_MODES = ("self-signed", "provided")
@@ -73,7 +72,7 @@ class RoleSpec:
 
     @property
     def zone(self) -> str:
-        return ROLE_ZONE[self.role]
+        return role_model.role(self.role).zone
 
 
 @dataclass(frozen=True)
@@ -349,13 +348,14 @@ def _parse_cluster(reader: _Reader, top: Mapping[str, Any], environment: str | N
         if count is not None:
             if role == "bastion" and count < 1:
                 reader.fail(f"{path}.count", "must be ≥ 1: administrators reach hosts only through the bastion")
-            if role in ("app", "db", "recordings") and count < 1:
+            required = role in role_model.REQUIRED_ROLES
+            if required and count < 1:
                 reader.fail(f"{path}.count", f"must be ≥ 1: the {role} role is part of every contact center")
-            if environment == "prod" and role in ("app", "db", "recordings") and 0 < count < 2:
+            if environment == "prod" and required and 0 < count < 2:
                 reader.fail(
                     f"{path}.count", "must be ≥ 2 for anti-affinity in prod (one host is a single point of failure)"
                 )
-            if role in STATEFUL_ROLES and data_gb == 0:
+            if role in role_model.DATA_VOLUME_ROLES and data_gb == 0:
                 reader.fail(f"{path}.dataVolumeGb", f"must be > 0: {role} keeps its data on an encrypted data volume")
         specs[role] = RoleSpec(role, count or 0, flavor or "", boot_gb or 0, data_gb or 0)
     return specs

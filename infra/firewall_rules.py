@@ -1,24 +1,23 @@
-"""The firewall matrix as data: who may talk to whom, on which port, and why.
+"""Security-group rules, derived from the role model (`infra/roles.py`) for one stack.
 
-Kept apart from the Pulumi resources so the matrix can be read, reviewed and unit-tested on its
-own. Everything not listed here is denied: every security group is created with its default
-rules deleted (no implicit allow-all egress).
+Kept apart from the Pulumi resources so the rules can be read, reviewed and unit-tested on their
+own. Everything not listed is denied: every security group is created with its default rules
+deleted (no implicit allow-all egress). A role-to-role flow yields two rules: ingress on the
+receiving group and the mirrored egress on the sending group.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from ccsec.infra import roles as model
 from ccsec.infra.config import StackConfig
 
-HTTPS_PORT = 443
-SSH_PORT = 22
-DB_PORT = 5432
-RECORDINGS_PORT = 443
-PAYMENT_PORT = 8443
 ANYWHERE_V4 = "0.0.0.0/0"
-HOST_ROLES = ("bastion", "app", "db", "recordings", "payment")
-SG_ROLES = ("lb", *HOST_ROLES)
+HOST_ROLES = model.HOST_ROLES
+SG_ROLES = model.ALL_ROLES
 
 
 @dataclass(frozen=True)
@@ -39,39 +38,63 @@ class Rule:
         return f"{self.role}-{self.direction}-{self.protocol}{self.port}-{remote}"
 
 
-def firewall_rules(cfg: StackConfig) -> list[Rule]:
-    """Every allowed flow for the stack, derived only from config."""
-    active = {r.role for r in cfg.roles()} | {"lb"}
-    rules: list[Rule] = [
-        Rule("lb", "ingress", "tcp", HTTPS_PORT, "public HTTPS to the load balancer", remote_cidr=ANYWHERE_V4),
-        Rule("lb", "egress", "tcp", HTTPS_PORT, "load balancer to app backends", remote_role="app"),
-        Rule("app", "ingress", "tcp", HTTPS_PORT, "HTTPS from the load balancer", remote_role="lb"),
-        Rule("app", "egress", "tcp", DB_PORT, "app to PostgreSQL", remote_role="db"),
-        Rule("db", "ingress", "tcp", DB_PORT, "PostgreSQL from app", remote_role="app"),
-        Rule("db", "ingress", "tcp", DB_PORT, "PostgreSQL replication", remote_role="db"),
-        Rule("db", "egress", "tcp", DB_PORT, "PostgreSQL replication", remote_role="db"),
-        Rule("app", "egress", "tcp", RECORDINGS_PORT, "app uploads call recordings", remote_role="recordings"),
-        Rule("recordings", "ingress", "tcp", RECORDINGS_PORT, "recording uploads from app", remote_role="app"),
-        Rule("app", "egress", "tcp", PAYMENT_PORT, "app to the PCI payment/IVR API", remote_role="payment"),
-        Rule("payment", "ingress", "tcp", PAYMENT_PORT, "payment API from app only", remote_role="app"),
+def flow_port(flow: model.Flow, cfg: StackConfig) -> int:
+    """The flow's port number in this stack (a port such as the log host's comes from config)."""
+    if flow.port == model.LOG_PORT:
+        return cfg.logging.port
+    assert isinstance(flow.port, int)
+    return flow.port
+
+
+def flow_applies(flow: model.Flow, cfg: StackConfig) -> bool:
+    """False for a flow behind a stack switch that is off (e.g. HTTP only with the redirect on)."""
+    return flow.when != model.HTTP_REDIRECT or cfg.tls.http_redirect
+
+
+def peer_cidrs(peer: str, cfg: StackConfig) -> list[str]:
+    """CIDRs of a non-role peer in this stack."""
+    if peer == model.ADMINS:
+        return list(cfg.network.admin_cidrs)
+    if peer == model.SERVICES:
+        return [cfg.network.services_cidr]
+    if peer == model.ANYWHERE:
+        return [ANYWHERE_V4]
+    raise KeyError(f"{peer!r} is a role, not a CIDR peer")
+
+
+def _rules_for(link: model.Link, cfg: StackConfig, role_names: set[str]) -> list[Rule]:
+    flow, port = link.flow, flow_port(link.flow, cfg)
+    if link.inbound:
+        if link.source in role_names:
+            return [
+                Rule(link.target, "ingress", flow.protocol, port, flow.purpose, remote_role=link.source),
+                Rule(link.source, "egress", flow.protocol, port, flow.peer_purpose, remote_role=link.target),
+            ]
+        cidrs = peer_cidrs(link.source, cfg)
+        return [Rule(link.target, "ingress", flow.protocol, port, flow.purpose, remote_cidr=c) for c in cidrs]
+    cidrs = peer_cidrs(link.target, cfg)
+    return [Rule(link.source, "egress", flow.protocol, port, flow.purpose, remote_cidr=c) for c in cidrs]
+
+
+def firewall_rules(cfg: StackConfig, roles: Iterable[model.Role] | None = None) -> list[Rule]:
+    """Every allowed flow for the stack: the role model resolved against the stack's config.
+
+    Rules of roles without hosts in this stack are dropped (e.g. no payment hosts in a small stack).
+    """
+    catalogue = list(model.MODEL if roles is None else roles)
+    names = {r.name for r in catalogue}
+    active = {r.role for r in cfg.roles()} | {r.name for r in catalogue if not r.hosts}
+    rules = [
+        rule for link in model.links(catalogue) if flow_applies(link.flow, cfg) for rule in _rules_for(link, cfg, names)
     ]
-    if cfg.tls.http_redirect:
-        rules.append(Rule("lb", "ingress", "tcp", 80, "HTTP, redirected to HTTPS only", remote_cidr=ANYWHERE_V4))
-    for cidr in cfg.network.admin_cidrs:
-        rules.append(Rule("bastion", "ingress", "tcp", SSH_PORT, "administrators to the bastion", remote_cidr=cidr))
-    for role in HOST_ROLES:
-        if role == "bastion":
-            continue
-        rules.append(Rule(role, "ingress", "tcp", SSH_PORT, "SSH from the bastion only", remote_role="bastion"))
-        rules.append(Rule("bastion", "egress", "tcp", SSH_PORT, f"bastion to {role} hosts", remote_role=role))
-    services = cfg.network.services_cidr
-    for role in HOST_ROLES:
-        rules += [
-            Rule(role, "egress", "udp", 53, "DNS to internal resolvers", remote_cidr=services),
-            Rule(role, "egress", "tcp", 53, "DNS over TCP to internal resolvers", remote_cidr=services),
-            Rule(role, "egress", "udp", 123, "NTP to internal time servers", remote_cidr=services),
-            Rule(role, "egress", "tcp", HTTPS_PORT, "package mirror, Keystone and Swift", remote_cidr=services),
-            Rule(role, "egress", "tcp", cfg.logging.port, "logs over TLS to the log host", remote_cidr=services),
-        ]
-    # Drop rules for roles without hosts in this stack (e.g. no payment hosts in a small stack).
     return [r for r in rules if r.role in active and (r.remote_role is None or r.remote_role in active)]
+
+
+def allowed_flows(cfg: StackConfig, roles: Iterable[model.Role] | None = None) -> list[dict[str, Any]]:
+    """The stack's security-group rules as the policy pack's `allowedFlows` config (JSON-able)."""
+    out = []
+    for r in firewall_rules(cfg, roles):
+        entry: dict[str, Any] = {"role": r.role, "direction": r.direction, "protocol": r.protocol, "port": r.port}
+        entry.update({"remoteRole": r.remote_role} if r.remote_role else {"remoteCidr": r.remote_cidr})
+        out.append(entry)
+    return out

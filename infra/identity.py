@@ -11,6 +11,7 @@ import pulumi
 import pulumi_openstack as openstack
 import pulumi_random as random
 
+from ccsec.infra import roles as role_model
 from ccsec.infra.config import StackConfig
 
 SWIFT_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
@@ -51,7 +52,7 @@ class Access(pulumi.ComponentResource):
                 region=cfg.region,
                 opts=child,
             )
-            for role in ("db", "recordings")
+            for role in role_model.BACKUP_ROLES
             if cfg.cluster[role].count > 0
         }
         # The restic / pgBackRest repository key: generated, never typed by a person, a secret end to end.
@@ -63,7 +64,7 @@ class Access(pulumi.ComponentResource):
         self.cipher_passes = {
             role: random.RandomPassword(f"{name}-{role}-pg-cipher", length=48, special=False, opts=child)
             for role in self.backup_credentials
-            if role == "db"
+            if _runs_pgbackrest(role)
         }
         # TOTP seeds for administrators' second factor on the bastion (RFC 6238, 160-bit).
         self.totp_seeds = {
@@ -100,6 +101,11 @@ class Access(pulumi.ComponentResource):
         )
 
 
+def _runs_pgbackrest(role: str) -> bool:
+    """pgBackRest (the postgres engine) needs a cipher pass and Swift's S3 API; restic does not."""
+    return "postgres" in role_model.role(role).backup_engines
+
+
 def _backup_env(cfg: StackConfig, role: str, values: list) -> dict[str, str]:
     env = {
         "OS_AUTH_URL": cfg.backup.swift_auth_url,
@@ -108,7 +114,7 @@ def _backup_env(cfg: StackConfig, role: str, values: list) -> dict[str, str]:
         "OS_REGION_NAME": cfg.region,
         "RESTIC_PASSWORD": values[2],
     }
-    if role == "db":
+    if _runs_pgbackrest(role):
         env["PGBACKREST_CIPHER_PASS"] = values[3]
         if values[4] and values[5]:
             env.update(AWS_ACCESS_KEY_ID=values[4], AWS_SECRET_ACCESS_KEY=values[5])

@@ -8,10 +8,11 @@ import pulumi
 
 from ccsec.infra.backup_store import BackupStore
 from ccsec.infra.compute import Cluster, Host
-from ccsec.infra.config import STATEFUL_ROLES, StackConfig
+from ccsec.infra.config import StackConfig
 from ccsec.infra.firewall import Firewall
 from ccsec.infra.identity import Access
 from ccsec.infra.network import NetworkZones
+from ccsec.infra.roles import BACKUP_ROLES
 from ccsec.infra.tls import TlsTermination
 
 
@@ -29,7 +30,7 @@ def build(cfg: StackConfig) -> dict[str, object]:
     access = Access(f"{cfg.stack}-iam", cfg)
     clusters: dict[str, Cluster] = {}
     for spec in cfg.roles():
-        env = access.backup_env(cfg, spec.role) if spec.role in STATEFUL_ROLES else None
+        env = access.backup_env(cfg, spec.role) if spec.role in BACKUP_ROLES else None
         totp = access.totp() if spec.role == "bastion" else None
         clusters[spec.role] = Cluster(f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env, totp=totp)
     termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts)

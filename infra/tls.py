@@ -13,8 +13,8 @@ import pulumi_tls as tls
 from ccsec.infra.compute import Host
 from ccsec.infra.config import StackConfig
 from ccsec.infra.firewall import Firewall
-from ccsec.infra.firewall_rules import HTTPS_PORT
 from ccsec.infra.network import NetworkZones
+from ccsec.infra.roles import HTTPS_PORT
 
 TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"]
 

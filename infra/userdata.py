@@ -17,9 +17,11 @@ from typing import Any
 import jinja2
 import yaml
 
+from ccsec.infra import roles as role_model
 from ccsec.infra import validate
 from ccsec.infra.backup_agent import BackupAgentError, BackupTarget, agent_context
-from ccsec.infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
+from ccsec.infra.config import ROLES, Admin, StackConfig
+from ccsec.infra.host_firewall import firewall_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -100,6 +102,7 @@ def build_context(
     """
     if role not in ROLES:
         raise TemplateValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+    spec = role_model.role(role)
     _check("hostname", validate.name(hostname))
     validate_identity(identity)
     for admin in cfg.admins:
@@ -107,8 +110,8 @@ def build_context(
     secrets = secrets or HostSecrets()
     if data_device and not DEVICE_RE.match(data_device):
         raise TemplateValueError("data_device: must be a /dev/disk/by-id/ or /dev/vdX path")
-    if role == "recordings" and not data_device:
-        raise TemplateValueError("data_device: the recordings role needs its encrypted data volume")
+    if "luks" in spec.features and not data_device:
+        raise TemplateValueError(f"data_device: the {role} role needs its encrypted data volume")
     for name, seed in secrets.totp.items():
         if not re.fullmatch(r"[0-9a-f]{20,128}", seed) or validate.unix_user(name):
             raise TemplateValueError(f"totp.{name}: seeds are hex strings keyed by administrator name")
@@ -127,7 +130,8 @@ def build_context(
     return {
         "marker": BASELINE_MARKER,
         "role": role,
-        "zone": ROLE_ZONE[role],
+        "zone": spec.zone,
+        "features": list(host_features(spec)),
         "hostname": hostname,
         "stack": cfg.stack,
         "environment": cfg.environment,
@@ -148,7 +152,7 @@ def build_context(
         },
         "backup_agent": backup_agent,
         "luks_key": secrets.luks_key,
-        "totp": dict(sorted(secrets.totp.items())) if role == "bastion" else {},
+        "totp": dict(sorted(secrets.totp.items())) if "totp" in spec.features else {},
         "data_device": data_device,
         "ntp_servers": list(cfg.network.ntp_servers),
         "tls_hostname": cfg.tls.hostname,
@@ -157,20 +161,31 @@ def build_context(
         "shell_timeout": SHELL_TIMEOUT_SECONDS,
         "disabled_modules": list(DISABLED_MODULES),
         "privileged_commands": list(PRIVILEGED_COMMANDS),
-        "required_packages": sorted(set(REQUIRED_PACKAGES) | set(ROLE_PACKAGES.get(role, ()))),
-        "masked_services": sorted(unit for owner, units in ROLE_SERVICES.items() if owner != role for unit in units),
-        **firewall_context(role, zones, list(cfg.network.admin_cidrs)),
+        "required_packages": sorted(set(REQUIRED_PACKAGES) | set(spec.packages)),
+        "masked_services": sorted(unit for other in role_model.MODEL if other.name != role for unit in other.services),
+        **firewall_context(cfg, role),
     }
+
+
+BACKUP_AGENT_FEATURE = "backup-agent"
+
+
+def host_features(spec: role_model.Role) -> tuple[str, ...]:
+    """The role's feature switches for host files and runcmd: its own, plus the agent if it backs up."""
+    return (*spec.features, *((BACKUP_AGENT_FEATURE,) if spec.backup_engines else ()))
 
 
 @dataclass(frozen=True)
 class HostFile:
-    """A file cloud-init writes, rendered from templates/files/<template>."""
+    """A file cloud-init writes, rendered from templates/files/<template>.
+
+    ``feature`` "" = every host; otherwise only roles whose model entry has that feature.
+    """
 
     path: str
     template: str
     mode: str = "0644"
-    roles: tuple[str, ...] = ROLES
+    feature: str = ""
     owner: str = "root:root"
 
 
@@ -197,15 +212,15 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/chrony/sources.d/ccaas-baseline.sources", "chrony.sources.j2"),
     HostFile("/etc/systemd/journald.conf.d/ccaas-baseline.conf", "journald.conf.j2"),
     HostFile("/etc/rsyslog.d/60-ccaas-forward.conf", "rsyslog-forward.conf.j2"),
-    HostFile("/etc/pam.d/sshd", "pam-sshd.j2", roles=("bastion",)),
-    HostFile("/etc/users.oath", "users.oath.j2", "0600", roles=("bastion",)),
-    HostFile("/etc/nginx/sites-available/ccaas", "nginx-site.conf.j2", roles=("app",)),
-    HostFile("/usr/local/sbin/ccaas-app-tls", "app-tls.sh.j2", "0700", roles=("app",)),
-    HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", roles=("db",)),
-    HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", ("db",), "postgres:postgres"),
-    HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", roles=("db",)),
-    HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", roles=("recordings",)),
-    HostFile("/etc/ccsec/backup/agent.toml", "backup-agent.toml.j2", roles=("db", "recordings")),
+    HostFile("/etc/pam.d/sshd", "pam-sshd.j2", feature="totp"),
+    HostFile("/etc/users.oath", "users.oath.j2", "0600", feature="totp"),
+    HostFile("/etc/nginx/sites-available/ccaas", "nginx-site.conf.j2", feature="nginx"),
+    HostFile("/usr/local/sbin/ccaas-app-tls", "app-tls.sh.j2", "0700", feature="nginx"),
+    HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", feature="postgres"),
+    HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", "postgres", "postgres:postgres"),
+    HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", feature="postgres"),
+    HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", feature="luks"),
+    HostFile("/etc/ccsec/backup/agent.toml", "backup-agent.toml.j2", feature=BACKUP_AGENT_FEATURE),
 )
 # Packages the golden image must hold; runcmd checks them first so a wrong image fails loudly.
 REQUIRED_PACKAGES = (
@@ -223,12 +238,6 @@ REQUIRED_PACKAGES = (
     "sudo",
     "cryptsetup",
 )
-# Services only some roles run; the golden image carries them all, so every other role masks them (HOST-20).
-ROLE_SERVICES: dict[str, tuple[str, ...]] = {
-    "app": ("nginx.service",),
-    "db": ("postgresql.service", "postgresql@15-main.service"),
-}
-ROLE_PACKAGES = {"app": ("nginx",), "db": ("postgresql-15",), "recordings": ("cryptsetup",)}
 DISABLED_MODULES = (
     "cramfs",
     "freevxfs",
@@ -262,30 +271,11 @@ PRIVILEGED_COMMANDS = (
     "/usr/sbin/visudo",
 )
 SHELL_TIMEOUT_SECONDS = 900
-# Host-firewall ingress per role: (source set, port, why). Sets are zone CIDRs or the admin CIDRs.
-ROLE_INGRESS: dict[str, tuple[tuple[str, int, str], ...]] = {
-    "bastion": (("admins", 22, "administrators"),),
-    "app": (("edge", 443, "HTTPS from the load balancer subnet"), ("mgmt", 22, "SSH from the bastion")),
-    "db": (
-        ("app", 5432, "PostgreSQL from app"),
-        ("data", 5432, "PostgreSQL replication"),
-        ("mgmt", 22, "SSH from the bastion"),
-    ),
-    "recordings": (("app", 443, "recording uploads from app"), ("mgmt", 22, "SSH from the bastion")),
-    "payment": (("app", 8443, "payment API from app"), ("mgmt", 22, "SSH from the bastion")),
-}
-
-
-def firewall_context(role: str, zones: dict[str, str], admin_cidrs: list[str]) -> dict[str, Any]:
-    """nftables sets and accept rules for one role, from the zone CIDRs and admin CIDRs."""
-    sources = {**{name: [cidr] for name, cidr in zones.items()}, "admins": admin_cidrs}
-    rules = [{"set": source, "port": port, "comment": why} for source, port, why in ROLE_INGRESS[role]]
-    return {"nft_sets": {r["set"]: sources[r["set"]] for r in rules}, "nft_rules": rules}
 
 
 def render_host_files(context: dict[str, Any]) -> list[dict[str, str]]:
     """Each file for this role, rendered on its own so user-data can indent it as a YAML block."""
-    role = context["role"]
+    features = context["features"]
     return [
         {
             "path": f.path,
@@ -294,7 +284,7 @@ def render_host_files(context: dict[str, Any]) -> list[dict[str, str]]:
             "content": _env().get_template(f"files/{f.template}").render(**context),
         }
         for f in HOST_FILES
-        if role in f.roles
+        if not f.feature or f.feature in features
     ]
 
 
@@ -339,14 +329,15 @@ def render_lab_user_data(
     cfg = load_stack_config(stack)
     cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
-    secrets = HostSecrets(luks_key=lab_luks_key() if role == "recordings" else "", backup_env=dict(backup_env or {}))
-    device = LAB_DATA_DEVICE if role in LAB_DATA_ROLES else ""
+    spec = role_model.role(role)
+    luks_key = lab_luks_key() if "luks" in spec.features else ""
+    secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}))
+    device = LAB_DATA_DEVICE if spec.data_volume else ""
     return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target)
 
 
 LAB_DATA_SERIAL = "ccaas-data"
 LAB_DATA_DEVICE = f"/dev/disk/by-id/virtio-{LAB_DATA_SERIAL}"
-LAB_DATA_ROLES = ("db", "recordings")
 
 
 def lab_luks_key() -> str:

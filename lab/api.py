@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES
 from ccsec.lab import backup_target, image, state, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
 from ccsec.lab.paths import work_dir
@@ -31,7 +32,6 @@ from ccsec_testbeds.swift_aio import Ports, SwiftAIO
 DEFAULT_ADMIN = "ccadmin"
 SSH_HOST = "127.0.0.1"
 HTTPS_ROLES = ("app",)
-DATA_ROLES = ("db", "recordings")  # get a second virtio disk: the stack's data volume
 MEMORY_MB = {"db": 1536}
 DEFAULT_MEMORY_MB = 1024
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -107,7 +107,7 @@ def _prepare_host(
     write_seed(seed, f"ccsec-lab-{uuid.uuid4()}", name, user_data, TWO_NICS_NETWORK_CONFIG if https else "")
     vm.create_overlay(base.disk, vm_dir / "disk.qcow2")
     data_disk = None
-    if role in DATA_ROLES:
+    if role in DATA_VOLUME_ROLES:  # a second virtio disk: the stack's data volume
         data_disk = vm_dir / "data.qcow2"
         vm.create_data_disk(data_disk)
     spec = vm.VmSpec(
@@ -265,7 +265,7 @@ def up(
         specs = []
         for role, name in pairs:
             render_role = render
-            if backup is not None and role in DATA_ROLES:
+            if backup is not None and role in BACKUP_ROLES:
                 render_role = functools.partial(render, backup_env=backup.guest_env, backup_target=backup.target)
             host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render_role)
             lab.hosts.append(host)
@@ -308,7 +308,7 @@ def _backup_target(
     lab: LabState, pairs: list[tuple[str, str]], stack: str, swift: SwiftAIO | None, say: Progress
 ) -> backup_target.LabBackup | None:
     """Start (or reuse) the Swift all-in-one when a role backs up; record it in the state first."""
-    if not any(role in DATA_ROLES for role, _ in pairs):
+    if not any(role in BACKUP_ROLES for role, _ in pairs):
         return None
     aio = swift or swift_aio.fresh("ccsec-lab-swift-")
     lab.swift = {"base": str(aio.base), "ports": dataclasses.asdict(aio.ports), "owned": swift is None}

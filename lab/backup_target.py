@@ -15,7 +15,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccsec.infra.backup_agent import AGENT_ROLES, STANZA, BackupTarget
+from ccsec.infra import roles as role_model
+from ccsec.infra.backup_agent import STANZA, BackupTarget
 from ccsec.infra.stackfile import load_stack_config
 from ccsec.lab.paths import work_dir
 from ccsec_testbeds.swift_aio import GUEST_GATEWAY, SwiftAIO
@@ -81,7 +82,7 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
     )
     restic_file = _write_private(directory / "restic.pass", restic_pass + "\n")
     cipher_file = _write_private(directory / "pgbackrest.pass", cipher_pass + "\n")
-    by_engine = {engine: name for role, name in hosts for engine in AGENT_ROLES.get(role, ())}
+    by_engine = {engine: name for role, name in hosts for engine in role_model.role(role).backup_engines}
     host = by_engine.get("files") or by_engine.get("postgres") or "none"
     text = (
         "# ccsec drill --lab: the lab's repositories through this machine's 127.0.0.1 (written by `lab up`)\n"

@@ -16,7 +16,8 @@ from datetime import datetime
 
 import paramiko
 
-from ccsec.infra.backup_agent import AGENT_ROLES, RECORDINGS_DIR, STATE_DIR
+from ccsec.infra import roles as role_model
+from ccsec.infra.backup_agent import RECORDINGS_DIR, STATE_DIR
 from ccsec.lab.progress import Progress
 from ccsec.lab.ssh import connect, run
 from ccsec.lab.state import HostState, LabState
@@ -60,7 +61,7 @@ def _latest(client: paramiko.SSHClient, engine: str) -> dict:
 
 def backup_now(host: HostState, with_seed: bool, say: Progress, attempts: int = 6) -> dict:
     """Run a differential on ``host`` (after seeding) and return the agent's manifest of it."""
-    (engine,) = AGENT_ROLES[host.role]
+    (engine,) = role_model.role(host.role).backup_engines
     client = connect(host.ssh_host, host.ssh_port, host.user, host.identity_file, host.known_hosts_file, timeout=30)
     try:
         if with_seed:
@@ -84,7 +85,7 @@ def backup_now(host: HostState, with_seed: bool, say: Progress, attempts: int = 
 
 def backup_lab(lab: LabState, with_seed: bool, say: Progress) -> dict[str, dict]:
     """:func:`backup_now` on every db/recordings host; ``{host name: manifest}``."""
-    hosts = [h for h in lab.hosts if h.role in AGENT_ROLES]
+    hosts = [h for h in lab.hosts if h.role in role_model.BACKUP_ROLES]
     if not hosts:
         raise LabBackupError("the lab has no db or recordings host (ccsec lab up --roles db,recordings)")
     # in parallel: the drill's RPO is the oldest engine's, so the hosts' backups should be close in time

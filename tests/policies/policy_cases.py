@@ -11,7 +11,7 @@ from typing import Any
 
 from ccsec.policies.resources import RegisteredResource
 from ccsec.policies.rules import _props as t
-from ccsec_testbeds.synthetic import BASELINE_USER_DATA, res, sg_rule, with_inputs
+from ccsec_testbeds.synthetic import BASELINE_USER_DATA, compliant_stack, res, sg_rule, with_inputs
 
 Stack = list[RegisteredResource]
 Builder = Callable[[Stack], Stack]
@@ -128,6 +128,9 @@ def temp_url(key: str | None) -> Callable[[Stack], RegisteredResource]:
 
 HOST = "synthetic-db-1"
 CRED = "backup-cred"
+LB_HTTPS_FLOW = {"role": "lb", "direction": "ingress", "protocol": "tcp", "port": 443, "remoteCidr": "0.0.0.0/0"}
+APP_FROM_LB = "app-ingress-tcp443-fw-lb"
+APP_FROM_LB_FLOW = {"role": "app", "direction": "ingress", "protocol": "tcp", "port": 443, "remoteRole": "lb"}
 VIOLATING: list[Case] = [
     ("secgroup-ingress-from-anywhere", "five-line-ssh", five_line_ssh, None),
     ("secgroup-ingress-from-anywhere", "db-5432-no-remote", add(rule_on("db", "ingress", 5432)), None),
@@ -163,6 +166,20 @@ VIOLATING: list[Case] = [
     ("pci-zone-app-only", "from-db", add(rule_on("payment", "ingress", 8443, peer_role="db")), None),
     ("pci-zone-app-only", "from-cidr", add(rule_on("payment", "ingress", 8443, cidr="10.0.0.0/8")), None),
     ("pci-zone-app-only", "bastion-ssh-disallowed", same, {"pci-zone-app-only": {"allowBastionSsh": False}}),
+    ("pci-zone-app-only", "pciPeerRoles-none", same, {"pci-zone-app-only": {"pciPeerRoles": []}}),
+    (
+        "secgroup-data-pci-egress",
+        "app-restricted",
+        add(rule_on("app", "egress", 443, cidr="0.0.0.0/0")),
+        {"secgroup-data-pci-egress": {"restrictedEgressRoles": ["app"]}},
+    ),
+    ("secgroup-flows-declared", "undeclared", same, {"secgroup-flows-declared": {"allowedFlows": [LB_HTTPS_FLOW]}}),
+    (
+        "secgroup-flows-declared",
+        "other-peer-role",
+        same,
+        {"secgroup-flows-declared": {"allowedFlows": [{**APP_FROM_LB_FLOW, "remoteRole": "db"}]}},
+    ),
     ("floating-ip-role-tagged", "untagged", swap("bastion-fip", tags=None), None),
     ("floating-ip-role-tagged", "app-tag", add(fip_to("synthetic-app-1-port", "app")), None),
     ("floating-ip-internal-hosts", "fip-on-db-port", add(fip_to("synthetic-db-1-port", "bastion")), None),
@@ -317,6 +334,25 @@ COMPLIANT: list[Case] = [
         None,
     ),
     ("pci-zone-app-only", "bastion-ssh", same, None),
+    (
+        "secgroup-public-web-lb-only",
+        "publicRoles-app",
+        add(rule_on("app", "ingress", 443, cidr="0.0.0.0/0")),
+        {"secgroup-public-web-lb-only": {"publicRoles": ["lb", "app"]}},
+    ),
+    (
+        "secgroup-ssh-from-bastion",
+        "sshSourceRoles-app",
+        add(rule_on("db", "ingress", 22, peer_role="app")),
+        {"secgroup-ssh-from-bastion": {"sshSourceRoles": ["bastion", "app"]}},
+    ),
+    ("secgroup-flows-declared", "no-allowedFlows", add(rule_on("db", "ingress", 9999, peer_role="app")), None),
+    (
+        "secgroup-flows-declared",
+        "every-rule-declared",
+        drop(*(r.name for r in compliant_stack() if r.type == t.SEC_GROUP_RULE and r.name != APP_FROM_LB)),
+        {"secgroup-flows-declared": {"allowedFlows": [APP_FROM_LB_FLOW]}},
+    ),
     (
         "listener-terminated-https",
         "exempt-port",

@@ -1,0 +1,56 @@
+"""nftables values for one host role, derived from the role model (`infra/roles.py`).
+
+The host firewall mirrors the security groups on the host itself, so a mis-set group is not the
+only wall. Security groups can name a peer group; nftables cannot, so a role peer becomes its
+zone's CIDR (the whole zone: e.g. both data-zone roles may reach db's 5432).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ccsec.infra import roles as model
+from ccsec.infra.config import StackConfig
+from ccsec.infra.firewall_rules import flow_applies, flow_port, peer_cidrs
+
+
+def _zone_cidrs(cfg: StackConfig) -> dict[str, list[str]]:
+    return {name: [str(net)] for name, net in cfg.network.zones.items()}
+
+
+def _endpoint(peer: str, cfg: StackConfig, catalogue: list[model.Role]) -> tuple[str, list[str]]:
+    """(set name, CIDRs) for a peer: a role's zone, or a non-role peer's CIDRs."""
+    if peer in {r.name for r in catalogue}:
+        zone = model.role(peer, catalogue).zone
+        return zone, _zone_cidrs(cfg)[zone]
+    return peer, peer_cidrs(peer, cfg)
+
+
+def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | None = None) -> dict[str, Any]:
+    """Template values: input sets and accept rules, and the output chain's egress accepts."""
+    catalogue = list(model.MODEL if roles is None else roles)
+    applicable = [link for link in model.links(catalogue) if flow_applies(link.flow, cfg)]
+    sets: dict[str, list[str]] = {}
+    inbound = []
+    for link in applicable:
+        if link.target == role and link.inbound:
+            name, cidrs = _endpoint(link.source, cfg, catalogue)
+            sets[name] = cidrs
+            port = flow_port(link.flow, cfg)
+            inbound.append({"set": name, "protocol": link.flow.protocol, "port": port, "comment": link.flow.comment})
+    outbound: list[dict[str, Any]] = []
+    seen: set[tuple[tuple[str, ...], str, int]] = set()
+    for link in applicable:
+        if link.source != role:
+            continue
+        _, cidrs = _endpoint(link.target, cfg, catalogue)
+        port = flow_port(link.flow, cfg)
+        key = (tuple(cidrs), link.flow.protocol, port)
+        if key in seen:  # e.g. bastion to db and to recordings: one data-zone rule
+            continue
+        seen.add(key)
+        comment = link.flow.peer_purpose if link.inbound else link.flow.comment
+        daddr = cidrs[0] if len(cidrs) == 1 else "{ " + ", ".join(cidrs) + " }"
+        outbound.append({"daddr": daddr, "protocol": link.flow.protocol, "port": port, "comment": comment})
+    return {"nft_sets": sets, "nft_rules": inbound, "nft_egress": outbound}

@@ -1,0 +1,173 @@
+"""The role model is the one place a flow is written: both walls, the pack and the README follow it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from hostkeys import identity
+
+from ccsec.infra import flow_table
+from ccsec.infra import roles as role_model
+from ccsec.infra.firewall_rules import Rule, firewall_rules
+from ccsec.infra.policy_facts import pack_config_values
+from ccsec.infra.stackfile import load_stack_config
+from ccsec.infra.userdata import render_user_data
+from ccsec.policies.metadata import pack_metadata
+
+DEV = load_stack_config("dev")  # has payment hosts
+README = Path(__file__).resolve().parents[2] / "README.md"
+NEW_FLOW = role_model.Flow("app", "tcp", 9999, "test flow from app", "NET-07", peer_purpose="app to the test flow")
+
+
+def _with_payment_flow(flow: role_model.Flow) -> tuple[role_model.Role, ...]:
+    return tuple(
+        dataclasses.replace(r, ingress=(*r.ingress, flow)) if r.name == "payment" else r for r in role_model.MODEL
+    )
+
+
+def _nft(role: str) -> str:
+    device = "/dev/vdb" if role in ("db", "recordings") else ""
+    document = yaml.safe_load(render_user_data(DEV, role, f"dev-{role}-1", identity(), data_device=device))
+    return next(f for f in document["write_files"] if f["path"] == "/etc/nftables.conf")["content"]
+
+
+def _accepts(nft: str) -> set[str]:
+    return {line.strip() for line in nft.splitlines() if re.search(r"dport \d+ (ct state new )?accept", line)}
+
+
+def _nft_check(text: str, tmp_path: Path, name: str) -> None:
+    """`nft -c -f` when this machine can (the nftables package, root for the netlink socket)."""
+    if shutil.which("nft") is None or os.geteuid() != 0:
+        return
+    path = tmp_path / f"{name}.nft"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(["nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_one_model_edit_changes_security_groups_and_nftables(monkeypatch, tmp_path) -> None:
+    before_rules = set(firewall_rules(DEV))
+    before_nft = {role: _accepts(_nft(role)) for role in ("app", "payment", "db")}
+
+    monkeypatch.setattr(role_model, "MODEL", _with_payment_flow(NEW_FLOW))
+
+    added = set(firewall_rules(DEV)) - before_rules
+    assert added == {
+        Rule("payment", "ingress", "tcp", 9999, "test flow from app", remote_role="app"),
+        Rule("app", "egress", "tcp", 9999, "app to the test flow", remote_role="payment"),
+    }
+    assert before_rules <= set(firewall_rules(DEV))
+    after = {role: _nft(role) for role in ("app", "payment", "db")}
+    pci, app = DEV.network.zones["pci"], DEV.network.zones["app"]
+    assert _accepts(after["payment"]) - before_nft["payment"] == {
+        'ip saddr @app tcp dport 9999 ct state new accept comment "test flow from app"'
+    }
+    assert f"set app {{\n    type ipv4_addr\n    flags interval\n    elements = {{ {app} }}" in after["payment"]
+    assert _accepts(after["app"]) - before_nft["app"] == {
+        f'ip daddr {pci} tcp dport 9999 accept comment "app to the test flow"'
+    }
+    assert _accepts(after["db"]) == before_nft["db"]
+    for role, text in after.items():
+        _nft_check(text, tmp_path, role)
+
+
+# The host firewall's egress accepts, written out by hand (an oracle, not read from the model).
+SERVICES_EGRESS = {("services", "udp", 53), ("services", "tcp", 53), ("services", "udp", 123)}
+SERVICES_EGRESS |= {("services", "tcp", 443), ("services", "tcp", 6514)}
+EGRESS = {
+    "bastion": SERVICES_EGRESS | {("app", "tcp", 22), ("data", "tcp", 22), ("pci", "tcp", 22)},
+    "app": SERVICES_EGRESS | {("data", "tcp", 5432), ("data", "tcp", 443), ("pci", "tcp", 8443)},
+    "db": SERVICES_EGRESS | {("data", "tcp", 5432)},
+    "recordings": SERVICES_EGRESS,
+    "payment": SERVICES_EGRESS,
+}
+
+
+@pytest.mark.parametrize("role", sorted(EGRESS))
+def test_output_chain_accepts_the_role_egress_and_logs_the_rest(role: str, tmp_path) -> None:
+    nft = _nft(role)
+    output = nft.split("chain output {")[1]
+    assert "type filter hook output priority filter; policy accept;" in output  # deny waits for the lab proof
+    cidr_name = {str(net): zone for zone, net in DEV.network.zones.items()} | {DEV.network.services_cidr: "services"}
+    found = re.findall(r"ip daddr ([0-9./]+) (tcp|udp) dport (\d+) accept", output)
+    assert {(cidr_name[cidr], proto, int(port)) for cidr, proto, port in found} == EGRESS[role]
+    lines = [line.strip() for line in output.splitlines()]
+    chain = lines[: lines.index("}")]  # the output chain, up to its closing brace
+    assert chain[-2] == 'limit rate 5/second burst 10 packets log prefix "ccaas-egress-unlisted: " level info'
+    assert chain[-1] == "counter"  # no verdict: the policy (accept) decides
+    _nft_check(nft, tmp_path, role)
+
+
+def test_readme_flow_table_is_generated_from_the_model() -> None:
+    current = flow_table.between_markers(README.read_text(encoding="utf-8"))
+    assert current == flow_table.render(), "run: python -m ccsec.infra.flow_table README.md"
+
+
+def test_flow_table_follows_a_model_edit() -> None:
+    rows = flow_table.rows(_with_payment_flow(NEW_FLOW))
+    assert ("`app`", "`payment`", "tcp 9999", "test flow from app", "NET-07") in rows
+    assert len(rows) == len(flow_table.rows()) + 1
+
+
+def test_every_flow_names_a_catalogued_control() -> None:
+    from ccsec.policies.controls import load_catalogue
+
+    catalogue = load_catalogue()
+    for link in role_model.links():
+        assert catalogue.control(link.flow.control).id == link.flow.control
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: dataclasses.replace(r, egress=(role_model.Flow("db", "tcp", 5432, "x", "NET-05"),)), "is a role"),
+        (lambda r: dataclasses.replace(r, ingress=(role_model.Flow("nobody", "tcp", 1, "x", "NET-05"),)), "unknown"),
+        (lambda r: dataclasses.replace(r, zone="dmz"), "zone"),
+        (lambda r: dataclasses.replace(r, ingress=(role_model.Flow("app", "icmp", 0, "x", "NET-05"),)), "tcp/udp"),
+    ],
+)
+def test_a_contradictory_model_is_refused(edit, message: str) -> None:
+    model = tuple(edit(r) if r.name == "app" else r for r in role_model.MODEL)
+    with pytest.raises(role_model.RoleModelError, match=message):
+        role_model.check_model(model)
+
+
+def test_pack_defaults_match_the_model() -> None:
+    """The pack ships standalone defaults; they must be what the model says for the baseline today."""
+    defaults = {k: v.get("default") for m in pack_metadata() for k, v in m.config.items()}
+    values = pack_config_values(DEV)
+    for key in ("statefulRoles", "restrictedEgressRoles", "pciRoles"):
+        assert defaults[key] == values[key], key
+    assert defaults["allowedFlows"] == []  # flows come only from a model: no matrix inside the pack
+
+
+def test_allowed_flows_are_the_security_group_rules() -> None:
+    flows = pack_config_values(DEV)["allowedFlows"]
+    rules = firewall_rules(DEV)
+    assert len(flows) == len(rules)
+    assert {"role": "payment", "direction": "ingress", "protocol": "tcp", "port": 8443, "remoteRole": "app"} in flows
+    admin = {"role": "bastion", "direction": "ingress", "protocol": "tcp", "port": 22}
+    assert [{**admin, "remoteCidr": c} for c in DEV.network.admin_cidrs] == [
+        f for f in flows if f["role"] == "bastion" and f["direction"] == "ingress"
+    ]
+
+
+def test_plan_judges_the_program_by_the_model_flows() -> None:
+    from ccsec.plan import plan, stack_policy_config
+
+    config = stack_policy_config(DEV)
+    assert config["secgroup-flows-declared"]["allowedFlows"] == pack_config_values(DEV)["allowedFlows"]
+    flows = config["secgroup-flows-declared"]["allowedFlows"]
+    payment = [f for f in flows if f["role"] == "payment" and f["port"] == 8443]
+    report = plan(
+        "dev", policy_config={"secgroup-flows-declared": {"allowedFlows": [f for f in flows if f not in payment]}}
+    )
+    assert [v.policy for v in report.findings] == ["secgroup-flows-declared"]
+    assert "payment" in report.findings[0].message
