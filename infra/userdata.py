@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from ccsec.errors import CcsecError
 from ccsec.infra import validate
 from ccsec.infra.backup_agent import BackupAgentError, BackupTarget, agent_context
 from ccsec.infra.config import ROLE_ZONE, ROLES, Admin, StackConfig
@@ -30,7 +31,7 @@ OPENSSH_PRIVATE_RE = re.compile(
 )
 
 
-class TemplateValueError(ValueError):
+class TemplateValueError(CcsecError, ValueError):
     """A value handed to a template failed validation; names the field, never echoes a secret."""
 
 
