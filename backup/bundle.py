@@ -29,6 +29,7 @@ COMMON_MODULES = (
     "lock",
     "manifest",
     "metrics",
+    "private_files",
     "proc",
     "schedule",
     "secrets",

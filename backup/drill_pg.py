@@ -24,6 +24,7 @@ from .drill_files import EngineResult, NoRestorablePointError
 from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from .manifest import iso
 from .pgbackrest import PgBackRestEngine
+from .private_files import private_dir, write_private
 from .proc import run
 from .restic import parse_time
 from .secrets import base_env
@@ -81,7 +82,7 @@ class ScratchCluster:
                 )
         for path in (self.root, self.sock):
             path.mkdir(mode=0o700)
-            os.chown(path, uid, gid)
+            private_dir(path, 0o700, (uid, gid))
 
     def minimal_conf(self) -> str:
         """A postgresql.conf with the primary's recovery-relevant limits (from the restored pg_control)."""
@@ -103,9 +104,8 @@ class ScratchCluster:
         conf = self.minimal_conf() if not (self.data / "postgresql.conf").exists() else ""
         for name, text in (("postgresql.conf", conf), ("pg_hba.conf", _MINIMAL_HBA), ("pg_ident.conf", "")):
             path = self.data / name
-            if not path.exists():
-                path.write_text(text)
-                os.chown(path, uid, gid)
+            if not os.path.lexists(path):  # the restored data dir is the PostgreSQL user's: no symlink followed
+                write_private(path, text, 0o600, (uid, gid))
         self.port = free_port()
         opts = (
             f"-p {self.port} -c listen_addresses='' -c unix_socket_directories='{self.sock}' "

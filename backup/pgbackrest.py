@@ -25,8 +25,9 @@ from . import pgverify
 from .config import AgentConfig, PostgresConfig
 from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from .manifest import Manifest
+from .private_files import private_dir, write_private
 from .proc import Result, last_error_line, run
-from .secrets import base_env, read_env_file, read_secret, write_private
+from .secrets import base_env, read_env_file, read_secret
 
 _STORAGE_DOWN = (
     "unable to connect",
@@ -134,12 +135,9 @@ class PgBackRestEngine:
         owner = self._owner()
         self.agent.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.agent.state_dir, 0o755)  # noqa: S103 - postgres must traverse it to reach its config
-        for sub in ("", "log", "lock", "spool"):
-            path = self.home / sub if sub else self.home
-            path.mkdir(parents=True, exist_ok=True)
-            os.chown(path, *owner)
-            os.chmod(path, 0o700)
-        write_private(self.config_path, self.render_config(), owner)
+        for sub in ("", "log", "lock", "spool"):  # postgres owns home: never chown/chmod through a path it controls
+            private_dir(self.home / sub if sub else self.home, 0o700, owner)
+        write_private(self.config_path, self.render_config(), 0o600, owner)
         return self.config_path
 
     # ------------------------------------------------------------------ plumbing
@@ -305,8 +303,7 @@ class PgBackRestEngine:
         target.mkdir(parents=True, exist_ok=True)
         if any(target.iterdir()):
             raise BackupError(f"restore target {target} is not empty")
-        os.chown(target, *owner)
-        os.chmod(target, 0o700)
+        private_dir(target, 0o700, owner)
         args = ["restore", f"--pg1-path={target}", "--archive-mode=off", "--target-action=promote"]
         if set_label:
             args.append(f"--set={set_label}")

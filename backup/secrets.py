@@ -99,23 +99,6 @@ def read_env_file(path: Path) -> dict[str, str]:
     return env
 
 
-def write_private(path: Path, text: str, owner: tuple[int, int] | None = None) -> None:
-    """Atomically write ``text`` to ``path`` with mode 0600 (optionally chown to ``owner``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        if owner is not None:
-            os.chown(tmp, *owner)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def base_env() -> dict[str, str]:
     """A minimal, secret-free environment for child processes (PATH, locale, HOME, TMPDIR)."""
     keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "TZ")

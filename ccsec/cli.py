@@ -2,284 +2,134 @@
 
 Exit codes are the same for every subcommand: 0 success / compliant, 1 a finding (policy
 violation, drift, failed verification), 2 the check itself could not run (bad input, bad config).
+
+Every subcommand is a module in :mod:`ccsec.commands` registered the same way (its ``register``), and
+errors are reported in one place, :func:`main`: a :class:`~ccsec.errors.CcsecError` (or one of the
+parts' own errors, mapped by :data:`FOREIGN_ERRORS`) becomes ``ccsec <command>: error: ...`` on stderr
+and its exit code; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from ccsec import plan as plan_module
-from ccsec.infra.config import ConfigError
-from ccsec.infra.stackfile import StackFileError, available_stacks, load_stack_config
-from ccsec.mockrun import ProgramError
-from ccsec.policies.pack_config import PolicyConfigError, load_policy_config
-from ccsec.policies.sarif import to_sarif
+from ccsec.commands import COMMANDS, Parents
+from ccsec.errors import EXIT_ERROR, EXIT_FINDING, EXIT_OK, CcsecError
 
-EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
+__all__ = ["EXIT_ERROR", "EXIT_FINDING", "EXIT_OK", "FOREIGN_ERRORS", "build_parser", "main"]
 
 
-def _fail(message: str) -> int:
-    print(f"ccsec: error: {message}", file=sys.stderr)
-    return EXIT_ERROR
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def _policy_config(path: str | None) -> dict:
-    if not path:
-        return {}
-    try:
-        config = load_policy_config(Path(path))
-    except (OSError, ValueError) as error:
-        raise PolicyConfigError(f"--policy-config {path}: {error}") from None
-    if not isinstance(config, dict):
-        raise PolicyConfigError(f"--policy-config {path}: must be a JSON object keyed by policy name or 'all'")
-    return config
+def _backup_config_error(error: Exception, command: str) -> CcsecError:
+    # the agent's ConfigError lists its problems in `errors`; the drill reports them on one line
+    problems = list(getattr(error, "errors", [])) or [str(error)]
+    return CcsecError("invalid backup configuration: " + "; ".join(_one_line(p) for p in problems))
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    program = Path(args.program) if args.program else None
-    try:
-        report = plan_module.plan(
-            args.stack,
-            program,
-            (Path(args.stacks_dir) if args.stacks_dir else None),
-            _policy_config(args.policy_config),
-        )
-    except StackFileError as error:
-        return _fail(str(error))
-    except ConfigError as error:
-        print(f"ccsec: stack '{args.stack}' config is invalid ({len(error.problems)} problems):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_ERROR
-    except ProgramError as error:
-        return _fail(f"the program failed under the mock engine:\n{error}")
-    except PolicyConfigError as error:
-        return _fail(str(error))
-    sys.stderr.write(plan_module.program_output_text(report))
-    if args.format == "json":
-        print(json.dumps(plan_module.to_json(report), indent=2))
-    elif args.format == "sarif":
-        artifact = str(program) if program else "infra/__main__.py"
-        print(json.dumps(to_sarif(report.findings, artifact), indent=2))
-    else:
-        print(plan_module.to_text(report))
-    return EXIT_FINDING if report.mandatory else EXIT_OK
+def _backup_error(error: Exception, command: str) -> CcsecError:
+    return CcsecError(f"{command} could not run: {_one_line(str(error))}")
 
 
-def cmd_policy_config(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_stack_config(args.stack, (Path(args.stacks_dir) if args.stacks_dir else None))
-    except StackFileError as error:
-        return _fail(str(error))
-    except ConfigError as error:
-        return _fail(f"stack '{args.stack}' config is invalid:\n  - " + "\n  - ".join(error.problems))
-    print(json.dumps(plan_module.stack_policy_config(cfg), indent=2, sort_keys=True))
-    return EXIT_OK
+def _os_error(error: Exception, command: str) -> CcsecError:
+    assert isinstance(error, OSError)
+    where = f"{error.filename}: " if error.filename else ""
+    return CcsecError(f"{where}{error.strerror or error}")
 
 
-def _lab_hosts_json(lab) -> dict:
-    keys = ("name", "role", "ssh_host", "ssh_port", "user", "identity_file", "known_hosts_file", "https_port")
-    return {
-        "stack": lab.stack,
-        "accel": lab.accel,
-        "ssh_config": lab.ssh_config_file,
-        "hosts": [{**{k: getattr(h, k) for k in keys}, "running": h.running} for h in lab.hosts],
-    }
+def _plain(error: Exception, command: str) -> CcsecError:
+    return CcsecError(str(error))
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
-    from ccsec.lab import api as lab_api  # the lab pulls in QEMU helpers; plan/verify users need not load it
+def _foreign_errors() -> tuple[tuple[type[BaseException], Callable[[Exception, str], CcsecError]], ...]:
+    """The parts that cannot import ccsec keep their own error bases; this is the one table mapping them.
 
-    if args.lab_command == "up":
-        roles = [r for r in args.roles.split(",") if r]
-        try:
-            lab = lab_api.up(roles, stack=args.stack, progress=lambda m: print(m, file=sys.stderr, flush=True))
-        except lab_api.LabError as error:
-            return _fail(f"lab up failed (nothing left running):\n{error}")
-        print(json.dumps(_lab_hosts_json(lab), indent=2) if args.json else f"lab up: {len(lab.hosts)} host(s) ready")
-        return EXIT_OK
-    if args.lab_command == "backup":
-        from ccsec.lab.backups import LabBackupError, backup_lab
+    ``policies/`` is a self-contained CrossGuard pack (Pulumi loads it with only its requirements.txt) and
+    ``backup/`` runs on the hosts as a standalone zipapp: neither may import ``ccsec``, so their bases are
+    not :class:`CcsecError`. Each row: the foreign base (most specific first) and how it becomes one;
+    all of them mean "could not run" (exit 2). ``OSError`` is last: a file the command needed was refused.
+    """
+    from ccsec.backup.config import ConfigError as BackupConfigError
+    from ccsec.backup.errors import BackupError
+    from ccsec.policies.controls import CatalogueError
+    from ccsec.policies.pack_config import PolicyConfigError
 
-        lab = lab_api.status()
-        if lab is None or not all(h.running for h in lab.hosts):
-            return _fail("no lab is running: start one with `ccsec lab up --roles db,recordings`")
-        try:
-            backup_lab(lab, args.seed, lambda m: print(m, file=sys.stderr, flush=True))
-        except (LabBackupError, OSError) as error:
-            return _fail(f"lab backup failed: {error}")
-        print(f"lab backup: {sum(h.role in ('db', 'recordings') for h in lab.hosts)} host(s) backed up")
-        return EXIT_OK
-    if args.lab_command == "down":
-        lab_api.down(progress=lambda m: print(m, file=sys.stderr, flush=True))
-        return EXIT_OK
-    lab = lab_api.status()
-    if lab is None:
-        if args.json:
-            print(json.dumps({"hosts": []}))
-        else:
-            print("no lab is running (ccsec lab up --roles bastion,app)")
-        return EXIT_OK
-    if args.json:
-        print(json.dumps(_lab_hosts_json(lab), indent=2))
-    else:
-        for h in lab.hosts:
-            state = "running" if h.running else "STOPPED"
-            https = f" https=127.0.0.1:{h.https_port}" if h.https_port else ""
-            print(f"{h.name:<20} {h.role:<11} {state:<8} ssh {h.user}@{h.ssh_host}:{h.ssh_port}{https}")
-        print(f"ssh -F {lab.ssh_config_file} <name>   # host keys pinned, StrictHostKeyChecking yes")
-    return EXIT_OK
+    return (
+        (PolicyConfigError, _plain),
+        (CatalogueError, _plain),
+        (BackupConfigError, _backup_config_error),
+        (BackupError, _backup_error),
+        (OSError, _os_error),
+    )
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from ccsec import verify
-    from ccsec.lab import api as lab_api
+FOREIGN_ERRORS = _foreign_errors()
 
-    lab = lab_api.status()
-    if lab is None or not lab.hosts:
-        return _fail("no lab is running: start one with `ccsec lab up --roles bastion,app`")
-    down = [h.name for h in lab.hosts if not h.running]
-    if down:
-        return _fail(f"lab hosts not running: {', '.join(down)} (ccsec lab down; ccsec lab up ...)")
-    hosts = [h.name for h in lab.hosts if not args.roles or h.role in args.roles.split(",")]
-    out_dir = Path(args.out) if args.out else verify.default_out_dir("verify")
-    try:
-        extra = [f"--controls={args.controls}"] if args.controls else None
-        result = verify.run_suite(hosts, Path(lab.ssh_config_file), out_dir, workers=args.workers, extra_args=extra)
-    except verify.VerifyError as error:
-        return _fail(str(error))
-    print(json.dumps(result.as_dict(), indent=2) if args.format == "json" else verify.render_text(result))
-    return result.exit_code
+
+def as_ccsec_error(error: BaseException, command: str) -> CcsecError | None:
+    """``error`` as the project's error (None: not one the CLI reports; let it propagate)."""
+    if isinstance(error, CcsecError):
+        return error
+    for base, adapt in FOREIGN_ERRORS:
+        if isinstance(error, base):
+            return adapt(error, command)  # type: ignore[arg-type]
+    return None
+
+
+def report(error: CcsecError, command: str) -> int:
+    """Print ``ccsec <command>: error: <message>`` and one ``  - problem`` line per problem; return the code."""
+    print(f"ccsec {command}: error: {error.message}".rstrip(), file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return error.exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ccsec`` parser: one subparser per entry of :data:`ccsec.commands.COMMANDS`."""
+    from ccsec.infra.stackfile import available_stacks
+
     parser = argparse.ArgumentParser(
         prog="ccsec",
         description="ccaas-baseline: provision, verify and drill a contact center's security baseline on OpenStack.",
         epilog="Exit codes: 0 ok, 1 finding (violation/drift/failed check), 2 could not run (bad input/config).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    stacks = ", ".join(available_stacks()) or "none yet"
-
-    plan = sub.add_parser(
-        "plan",
-        help="run the Pulumi program offline (mock engine) and list every resource it would create",
-        description=(
-            "Run the Pulumi program under the SDK's mock engine with a stack's config (no cloud, no "
-            "credentials, no Pulumi CLI), print the resource inventory with secrets shown as [secret], and "
-            "evaluate the policy pack. Invalid config exits 2 with every problem listed."
-        ),
-    )
-    plan.add_argument("--stack", required=True, help=f"stack name: stacks/Pulumi.<stack>.yaml (available: {stacks})")
-    plan.add_argument(
-        "--program",
-        metavar="PATH",
-        help="any Pulumi Python program (file or directory with __main__.py); default: this project's infra/",
-    )
-    plan.add_argument(
-        "--format",
-        choices=("text", "json", "sarif"),
-        default="text",
-        help="text for people, json for pipelines, sarif (2.1.0) for code-scanning UIs (default: text)",
-    )
-    plan.add_argument(
-        "--policy-config",
-        metavar="FILE",
-        help="policy config JSON, the same file `pulumi preview --policy-pack-config` takes "
-        '(e.g. {"all": "advisory"}); merged over the stack\'s own allow-lists',
-    )
-    plan.add_argument(
-        "--stacks-dir",
-        default=None,
-        metavar="DIR",
-        help="where Pulumi.<stack>.yaml files live (default: stacks/)",
-    )
-    plan.set_defaults(handler=cmd_plan)
-
-    policy_config = sub.add_parser(
-        "policy-config",
-        help="print the policy config JSON for a stack (for `pulumi preview --policy-pack-config`)",
-        description=(
-            "Print the stack's allow-lists (encrypted volume types, admin CIDRs) as CrossGuard policy config, "
-            "so `pulumi preview --policy-pack policies --policy-pack-config FILE` judges the stack exactly as "
-            "`ccsec plan` does."
-        ),
-    )
-    policy_config.add_argument("--stack", required=True, help=f"stack name (available: {stacks})")
-    policy_config.add_argument("--stacks-dir", default=None, metavar="DIR", help="default: stacks/")
-    policy_config.set_defaults(handler=cmd_policy_config)
-
-    lab = sub.add_parser(
-        "lab",
-        help="boot, list or remove the local QEMU lab (Debian 12 hosts from the stack's own cloud-init)",
-        description=(
-            "The local lab boots one Debian 12 VM per role in QEMU (KVM when usable, else TCG), hands it the "
-            "exact user-data the Pulumi program renders for that role (NoCloud seed), forwards SSH (and 443 "
-            "for app) to 127.0.0.1 and pins each host key it generated. Needs ~1-1.5 GiB RAM per host."
-        ),
-    )
-    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
-    lab_up = lab_sub.add_parser("up", help="build/cache the image and boot one VM per role; waits for cloud-init")
-    lab_up.add_argument("--roles", default="bastion,app", help="comma-separated roles (default: bastion,app)")
-    lab_up.add_argument("--stack", default="lab", help="stack whose cloud-init the VMs boot (default: lab)")
-    lab_up.add_argument("--json", action="store_true", help="print the lab status JSON when ready")
-    lab_backup = lab_sub.add_parser(
-        "backup",
-        help="run a differential backup on every db/recordings VM now and wait for its success",
-        description="The timers back up every 5 minutes; this runs one now (to the lab's local Swift), e.g. "
-        "before `ccsec drill --lab`. --seed first writes sample data: 500 rows into table calls on db, a 2 MiB "
-        "recording on recordings.",
-    )
-    lab_backup.add_argument("--seed", action="store_true", help="write sample data first")
-    lab_down = lab_sub.add_parser("down", help="stop the VMs and remove everything but the cached image")
-    lab_status = lab_sub.add_parser("status", help="list lab hosts and how to reach them (keys pinned)")
-    lab_status.add_argument("--json", action="store_true", help="machine-readable output")
-    for action in (lab_up, lab_backup, lab_down, lab_status):
-        action.set_defaults(handler=cmd_lab)
-
-    verify = sub.add_parser(
-        "verify",
-        help="run the testinfra host suite against the lab hosts (JUnit XML + JSON summary)",
-        description=(
-            "Run tests/hosts over SSH with host keys pinned (OpenSSH, StrictHostKeyChecking yes). Writes "
-            "junit.xml, summary.json and pytest.log to --out. Exit 0 all controls hold, 1 a control failed, "
-            "2 a host could not be checked."
-        ),
-    )
-    verify.add_argument("--lab", action="store_true", required=True, help="verify the running local lab")
-    verify.add_argument("--roles", help="only hosts of these roles (comma-separated)")
-    verify.add_argument("--out", metavar="DIR", help="report directory (default: reports/verify-<UTC time>)")
-    verify.add_argument("--workers", type=int, default=0, help="parallel pytest-xdist workers (default: serial)")
-    verify.add_argument("--format", choices=("text", "json"), default="text")
-    verify.add_argument(
-        "--controls", metavar="IDS", help="only tests proving these control ids (comma-separated, e.g. BKP-01,BKP-04)"
-    )
-    verify.set_defaults(handler=cmd_verify)
-
-    from ccsec import drill as drill_command  # DR drill: restore + verify backups, RPO/RTO report
-
-    drill_command.register(sub)
-
-    from ccsec import drift_cli  # scheduled drift checks: infrastructure + hosts, one verdict
-
-    drift_cli.register(sub)
+    parents = Parents(stacks=", ".join(available_stacks()) or "none yet")
+    for _name, module in COMMANDS:
+        importlib.import_module(f"ccsec.commands.{module}").register(sub, parents)
     return parser
 
 
+def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
+    if args is None:
+        return next((a for a in argv if not a.startswith("-")), "") or "ccsec"
+    action = getattr(args, f"{args.command.replace('-', '_')}_command", None)
+    return f"{args.command} {action}" if action else args.command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    """Parse, run the subcommand's handler, and turn a could-not-run error into its message and exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | None = None
     try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
         return EXIT_OK
+    except Exception as raised:
+        command = _command_name(args, argv)
+        error = as_ccsec_error(raised, command)
+        if error is None:
+            raise
+        return report(error, command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ccsec import reach, verify
+from ccsec.backup.private_files import write_private
 from ccsec.infra_drift import InfraResult
 from ccsec.sshtargets import SshTarget, TargetError, render_known_hosts, render_ssh_config
 
@@ -89,9 +90,9 @@ def write_ssh_files(targets: list[SshTarget], directory: Path, control_dir: Path
     """known_hosts (pinned keys, not secret) and the ssh_config the suite and the probes use."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     known_hosts = directory / "known_hosts"
-    known_hosts.write_text(render_known_hosts(targets))
+    write_private(known_hosts, render_known_hosts(targets), 0o644)
     ssh_config = directory / "ssh_config"
-    ssh_config.write_text(render_ssh_config(targets, known_hosts, control_dir))
+    write_private(ssh_config, render_ssh_config(targets, known_hosts, control_dir), 0o644)
     return ssh_config
 
 

@@ -34,12 +34,13 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from ccsec.errors import CcsecError
 from ccsec.policies.resources import RegisteredResource
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
-class ProgramError(Exception):
+class ProgramError(CcsecError):
     """The program failed under the mock engine (bad config, bad argument, exception)."""
 
 
@@ -230,11 +231,11 @@ def run_in_this_process(
             sys.path[:] = saved_path
             runtime_resource._get_stack_trace = saved_trace
     except pulumi.RunError as error:
-        raise ProgramError(str(error)) from None
+        raise ProgramError(f"the program failed under the mock engine:\n{error}") from None
     except SystemExit as error:  # sys.exit()/raise SystemExit in the program: it never finished declaring
         raise ProgramError(f"the program exited early (SystemExit({error.code!r})) before it completed") from None
     except Exception as error:  # the program's own bug or a bad resource argument
-        raise ProgramError(f"{type(error).__name__}: {error}") from error
+        raise ProgramError(f"the program failed under the mock engine:\n{type(error).__name__}: {error}") from error
     finally:
         asyncio.set_event_loop(None)
         loop.close()

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsec.errors import CcsecError
+
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DNS_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*$")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -28,7 +30,7 @@ KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa
 LAB_GATEWAY = "10.0.2.2"  # QEMU user network: the lab host as seen from a guest (the bastion)
 
 
-class TargetError(ValueError):
+class TargetError(CcsecError, ValueError):
     """A target value is unsafe or incomplete; the message names the field, not a secret."""
 
 

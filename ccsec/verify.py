@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ccsec.hostsuite as hostsuite
+from ccsec.errors import CcsecError
 from ccsec.infra.stackfile import project_dir
 
 SUITE = Path(hostsuite.__file__).resolve().parent  # tests/hosts in the repo, ccsec/hostsuite when installed
 
 
-class VerifyError(Exception):
+class VerifyError(CcsecError):
     """The suite could not run at all (no hosts, no ssh_config, pytest missing)."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ccsec.backup import bundle
 from ccsec.backup.secrets import ALLOWED_KEYS
+from ccsec.errors import CcsecError
 from ccsec.infra import roles as role_model
 
 UNITS_DIR = Path(bundle.__file__).resolve().parent / "systemd"  # package data of ccsec.backup
@@ -41,7 +42,7 @@ _PEM_RE = re.compile(r"^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END 
 _VALUE_RE = re.compile(r"^[\x21-\x7e]{1,512}$")  # printable, no spaces/quotes issues in an env-file line
 
 
-class BackupAgentError(ValueError):
+class BackupAgentError(CcsecError, ValueError):
     """A backup value is unusable; names the key, never the value."""
 
 

@@ -19,7 +19,7 @@ from ccsec.infra.config import RoleSpec, StackConfig
 from ccsec.infra.firewall import Firewall
 from ccsec.infra.network import NetworkZones
 from ccsec.infra.storage import encrypted_volume
-from ccsec.infra.userdata import HostIdentity, HostSecrets, render_user_data
+from ccsec.infra.userdata import HostIdentity, HostSecrets, nova_user_data, render_user_data
 
 
 @dataclass
@@ -132,13 +132,15 @@ class Cluster(pulumi.ComponentResource):
                 totp if totp is not None else {},
                 data_device,
             ).apply(
-                lambda values: render_user_data(
-                    cfg,
-                    spec.role,
-                    hostname,
-                    HostIdentity(values[0], values[1]),
-                    HostSecrets(luks_key=values[2], backup_env=dict(values[3]), totp=dict(values[4])),
-                    values[5],
+                lambda values: nova_user_data(  # gzip + base64: cloud-init decompresses it (Nova caps 64 KiB)
+                    render_user_data(
+                        cfg,
+                        spec.role,
+                        hostname,
+                        HostIdentity(values[0], values[1]),
+                        HostSecrets(luks_key=values[2], backup_env=dict(values[3]), totp=dict(values[4])),
+                        values[5],
+                    )
                 )
             )
         )

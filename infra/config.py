@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ccsec.errors import CcsecError
 from ccsec.infra import roles as role_model
 from ccsec.infra import validate
 
@@ -47,12 +48,12 @@ DEFAULT_CLUSTER = {
 }
 
 
-class ConfigError(Exception):
-    """All problems found in a stack's config; str() lists one per line."""
+class ConfigError(CcsecError):
+    """All problems found in a stack's config (``problems``: one per key path); exit 2."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        super().__init__(f"stack config is invalid ({count}):", problems)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ccsec.errors import CcsecError
 from ccsec.infra.config import NAMESPACE, StackConfig, decode_raw, parse_config
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -43,7 +44,7 @@ def default_stacks_dir() -> Path:
     return Path(env).resolve() if env else project_dir() / "stacks"
 
 
-class StackFileError(Exception):
+class StackFileError(CcsecError):
     """The stack file is missing or is not a Pulumi stack settings file."""
 
 

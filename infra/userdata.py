@@ -7,6 +7,8 @@ missing value is an error rather than an empty directive, and every value is val
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from ccsec.errors import CcsecError
 from ccsec.infra import roles as role_model
 from ccsec.infra import validate
 from ccsec.infra.backup_agent import BackupAgentError, BackupTarget, agent_context
@@ -32,7 +35,7 @@ OPENSSH_PRIVATE_RE = re.compile(
 )
 
 
-class TemplateValueError(ValueError):
+class TemplateValueError(CcsecError, ValueError):
     """A value handed to a template failed validation; names the field, never echoes a secret."""
 
 
@@ -305,6 +308,25 @@ def render_user_data(
     if not text.startswith("#cloud-config\n") or not isinstance(parsed, dict):
         raise TemplateValueError(f"user-data for {hostname}: template did not produce a #cloud-config mapping")
     return text
+
+
+def delivery_bytes(text: str) -> bytes:
+    """The bytes a host receives: the rendered cloud-config, gzip-compressed (no timestamp: deterministic).
+
+    cloud-init decompresses gzip user-data itself (``convert_string``), in every datasource. Compression
+    halves a db host's user-data (agent zipapp included), which Nova caps at 64 KiB after base64.
+    """
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def nova_user_data(text: str) -> str:
+    """``user_data`` for Nova: base64 of :func:`delivery_bytes` (the provider sends base64 as it is)."""
+    return base64.b64encode(delivery_bytes(text)).decode("ascii")
+
+
+def decode_user_data(value: str) -> str:
+    """The cloud-config text inside Nova ``user_data`` (the inverse of :func:`nova_user_data`)."""
+    return gzip.decompress(base64.b64decode(value, validate=True)).decode("utf-8")
 
 
 def render_lab_user_data(

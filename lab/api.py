@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import re
 import shutil
 import time
@@ -19,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from ccsec.backup.private_files import private_dir, write_private
+from ccsec.errors import CcsecError
 from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES
 from ccsec.lab import backup_target, image, state, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
@@ -41,7 +42,7 @@ USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 UserDataRenderer = Callable[[str, str, str, str, str, str, str], str]
 
 
-class LabError(RuntimeError):
+class LabError(CcsecError, RuntimeError):
     """The lab could not be brought up (everything it started has been removed)."""
 
 
@@ -57,12 +58,6 @@ def _edge_zone(stack: str) -> str:
     from ccsec.infra.stackfile import load_stack_config
 
     return str(load_stack_config(stack).network.zones["edge"])
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
 
 
 def _validate(roles: list[str], stack: str, admin_user: str) -> list[tuple[str, str]]:
@@ -91,12 +86,12 @@ def _prepare_host(
 ) -> tuple[HostState, vm.VmSpec]:
     """Keys, known_hosts, seed and overlay for one host (QEMU not started yet)."""
     vm_dir = work_dir() / "vms" / name
-    vm_dir.mkdir(parents=True, mode=0o700)
+    vm_dir.mkdir(parents=True, mode=0o700)  # fresh: exists -> error
     host_key = generate_ed25519(f"root@{name}")
     admin_key = generate_ed25519(f"{admin_user}@ccsec-lab")
     identity = vm_dir / "id_ed25519"
-    _write_private(identity, admin_key.private_openssh)
-    _write_private(vm_dir / "id_ed25519.pub", admin_key.public_openssh + "\n")
+    write_private(identity, admin_key.private_openssh)
+    write_private(vm_dir / "id_ed25519.pub", admin_key.public_openssh + "\n")
     user_data = render(
         stack, role, name, host_key.private_openssh, host_key.public_openssh, admin_user, admin_key.public_openssh
     )
@@ -155,7 +150,7 @@ def _start(host: HostState, spec: vm.VmSpec, attempts: int = 3) -> None:
                 continue
             raise
         host.ssh_port, host.https_port = ssh_port, https_port
-        Path(host.known_hosts_file).write_text(known_hosts_line(SSH_HOST, ssh_port, host.host_key_public))
+        write_private(host.known_hosts_file, known_hosts_line(SSH_HOST, ssh_port, host.host_key_public), 0o644)
         return
 
 
@@ -246,8 +241,7 @@ def up(
     if existing and any(vm.is_ours(h.pid, Path(h.vm_dir)) for h in existing.hosts):
         raise LabError("a lab is already running: run `down` first")
     down(progress=lambda _m: None)  # clear leftovers of a crashed run
-    work_dir().mkdir(parents=True, exist_ok=True)
-    work_dir().chmod(0o700)  # keys, seeds (host private key) and overlays live here
+    private_dir(work_dir())  # 0700: keys, seeds (host private key) and overlays live here
     render, source = _renderer()
     say(f"user-data from {source}")
     base = image.ensure_image(say)

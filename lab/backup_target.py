@@ -10,11 +10,11 @@ repositories through 127.0.0.1: ``drill.toml`` and its 0600 secret files live in
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsec.backup.private_files import private_dir, write_private
 from ccsec.infra import roles as role_model
 from ccsec.infra.backup_agent import STANZA, BackupTarget
 from ccsec.infra.stackfile import load_stack_config
@@ -46,13 +46,6 @@ def drill_config_path() -> Path:
     return backup_dir() / "drill.toml"
 
 
-def _write_private(path: Path, text: str) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    return path
-
-
 def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBackup:
     """Create the containers, the lab's repository keys and the drill config for ``hosts`` (role, name)."""
     cfg = load_stack_config(stack)
@@ -60,8 +53,7 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
     for container in (cfg.storage.backup_container, cfg.storage.offsite_container):
         aio.ensure_container(container)  # pgBackRest never creates its bucket
     directory = backup_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    directory.chmod(0o700)
+    private_dir(directory)
     restic_pass = secrets.token_hex(24)
     cipher_pass = secrets.token_hex(24)
     guest_auth = f"https://{GUEST_GATEWAY}:{aio.ports.proxy}/auth/v1.0"
@@ -74,14 +66,12 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
         "AWS_ACCESS_KEY_ID": creds.user,
         "AWS_SECRET_ACCESS_KEY": creds.key,
     }
-    swift_env = _write_private(
+    swift_env = write_private(
         directory / "swift.env", f"ST_AUTH={creds.auth_url}\nST_USER={creds.user}\nST_KEY={creds.key}\n"
     )
-    s3_env = _write_private(
-        directory / "s3.env", f"AWS_ACCESS_KEY_ID={creds.user}\nAWS_SECRET_ACCESS_KEY={creds.key}\n"
-    )
-    restic_file = _write_private(directory / "restic.pass", restic_pass + "\n")
-    cipher_file = _write_private(directory / "pgbackrest.pass", cipher_pass + "\n")
+    s3_env = write_private(directory / "s3.env", f"AWS_ACCESS_KEY_ID={creds.user}\nAWS_SECRET_ACCESS_KEY={creds.key}\n")
+    restic_file = write_private(directory / "restic.pass", restic_pass + "\n")
+    cipher_file = write_private(directory / "pgbackrest.pass", cipher_pass + "\n")
     by_engine = {engine: name for role, name in hosts for engine in role_model.role(role).backup_engines}
     host = by_engine.get("files") or by_engine.get("postgres") or "none"
     text = (
@@ -104,6 +94,6 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
             f's3_credentials_file = "{s3_env}"\ncipher_pass_file = "{cipher_file}"\nca_file = "{aio.ca_file}"\n'
         )
     config = drill_config_path()
-    config.write_text(text)
+    write_private(config, text)  # names the secret files: private too
     target = BackupTarget(GUEST_GATEWAY, aio.ports.proxy, aio.ca_file.read_text())
     return LabBackup(guest_env, target, config)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import paramiko
 
+from ccsec.errors import CcsecError
 from ccsec.infra import roles as role_model
 from ccsec.infra.backup_agent import RECORDINGS_DIR, STATE_DIR
 from ccsec.lab.progress import Progress
@@ -33,7 +34,7 @@ SEED_SQL = (
 SEED_FILE_BYTES = 2 * 1024 * 1024
 
 
-class LabBackupError(RuntimeError):
+class LabBackupError(CcsecError, RuntimeError):
     """A lab host's backup did not succeed (the agent's own one-line error is included)."""
 
 

@@ -11,8 +11,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from ccsec.errors import CcsecError
 
-class QmpError(RuntimeError):
+
+class QmpError(CcsecError, RuntimeError):
     """QEMU refused a command."""
 
 

@@ -6,6 +6,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ccsec.backup.private_files import write_private
+from ccsec.infra.userdata import delivery_bytes
+
 
 def meta_data(instance_id: str, hostname: str) -> str:
     """NoCloud meta-data document (YAML)."""
@@ -22,23 +25,28 @@ ethernets:
 
 
 def write_seed(path: Path, instance_id: str, hostname: str, user_data: str, network_config: str = "") -> None:
-    """Write the seed ISO to ``path`` (mode 0600: user-data holds the host's private key)."""
-    with tempfile.TemporaryDirectory(prefix="ccsec-seed-") as tmp:
+    """Write the seed ISO to ``path`` (mode 0600: user-data holds the host's private key).
+
+    ``user_data`` is the rendered cloud-config; the seed carries it as a stack's host gets it from
+    Nova (gzip-compressed), so every lab boot proves cloud-init's decompression path too.
+    genisoimage writes into a private temp dir; the ISO reaches ``path`` through the one private-file
+    writer (created 0600, never through a symlink, atomic rename).
+    """
+    with tempfile.TemporaryDirectory(prefix="ccsec-seed-") as tmp:  # 0700
         d = Path(tmp)
         (d / "meta-data").write_text(meta_data(instance_id, hostname))
-        (d / "user-data").write_text(user_data)
+        (d / "user-data").write_bytes(delivery_bytes(user_data))  # the same bytes Nova delivers (gzip)
         files = [str(d / "user-data"), str(d / "meta-data")]
         if network_config:
             (d / "network-config").write_text(network_config)
             files.append(str(d / "network-config"))
-        path.unlink(missing_ok=True)
-        path.touch(mode=0o600)
+        iso = d / "seed.iso"
         res = subprocess.run(
             [
                 "genisoimage",
                 "-quiet",
                 "-output",
-                str(path),
+                str(iso),
                 "-volid",
                 "cidata",
                 "-joliet",
@@ -51,4 +59,4 @@ def write_seed(path: Path, instance_id: str, hostname: str, user_data: str, netw
         )
         if res.returncode != 0:
             raise RuntimeError(f"genisoimage failed: {res.stderr.strip()}")
-        path.chmod(0o600)
+        write_private(path, iso.read_bytes())

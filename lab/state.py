@@ -9,6 +9,8 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ccsec.backup.private_files import write_private
+from ccsec.errors import CcsecError
 from ccsec.lab.paths import state_file
 
 
@@ -69,6 +71,10 @@ class LabState:
 _SOCKET_DIR_MAX = 108 - 1 - 4 - 40 - 17
 
 
+class LabStateError(CcsecError):
+    """The recorded lab state cannot be read (exit 2)."""
+
+
 def _short_enough(directory: Path) -> Path:
     """``directory`` if sockets fit in it, else a private short dir in /tmp derived from it (deep work dirs,
     e.g. pytest's, made ssh fail with "too long for Unix domain socket")."""
@@ -79,7 +85,7 @@ def _short_enough(directory: Path) -> Path:
     short.mkdir(mode=0o700, exist_ok=True)
     info = short.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise RuntimeError(f"{short} exists but is not a private directory of this user: remove it")
+        raise LabStateError(f"{short} exists but is not a private directory of this user: remove it")
     return short
 
 
@@ -113,13 +119,9 @@ def save(state: LabState, path: Path | None = None) -> None:
     """Write the state atomically with mode 0600."""
     path = path or state_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(state.to_json())
-    os.replace(tmp, path)
+    write_private(path, state.to_json())
     if state.ssh_config_file:
-        Path(state.ssh_config_file).write_text(ssh_config_text(state))
+        write_private(state.ssh_config_file, ssh_config_text(state), 0o644)
 
 
 def load(path: Path | None = None) -> LabState | None:
@@ -127,4 +129,9 @@ def load(path: Path | None = None) -> LabState | None:
     path = path or state_file()
     if not path.is_file():
         return None
-    return LabState.from_json(path.read_text())
+    try:
+        return LabState.from_json(path.read_text())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+        raise LabStateError(
+            f"lab state {path} is unreadable ({type(exc).__name__}); remove the lab's work dir, then `ccsec lab up`"
+        ) from None

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsec.errors import CcsecError
 from ccsec.infra.userdata import LAB_DATA_SERIAL as DATA_SERIAL  # one definition, shared with the renderer
 
 QEMU = "qemu-system-x86_64"
@@ -22,7 +23,7 @@ QEMU = "qemu-system-x86_64"
 KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0,115200 panic=10 net.ifnames=0"
 
 
-class VmError(RuntimeError):
+class VmError(CcsecError, RuntimeError):
     """QEMU could not start or stop a VM."""
 
 

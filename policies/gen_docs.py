@@ -1,4 +1,5 @@
-"""Generate docs/policies.md from the pack's metadata (run: python -m policies.gen_docs)."""
+"""Generate docs/policies.md from the pack's metadata (run: ccsec policy-docs [--check], or, with only the pack's
+requirements, python -m policies.gen_docs [--check])."""
 
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ Numbers arrive as floats (protobuf Struct), hence ``as_int``.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
+import io
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -140,3 +144,34 @@ def prefix_within(prefix: str, allowed: Sequence[str]) -> bool:
         if net.version == outer.version and net.subnet_of(outer):  # type: ignore[arg-type]
             return True
     return False
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+USER_DATA_LIMIT = 1 << 20  # decompressed bytes; more is not a cloud-config this pack wrote
+
+
+def user_data_text(value: object) -> str | None:
+    """The cloud-config inside Nova ``user_data``: plain text, or base64 of gzip (as the program sends it).
+
+    cloud-init decompresses gzip user-data itself, so a policy that read only plain text could be passed
+    by compressing; reading both makes the two spellings one. None when it is neither (or too large).
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    if not raw.startswith(GZIP_MAGIC):
+        return value
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            data = stream.read(USER_DATA_LIMIT + 1)
+    except (OSError, EOFError):
+        return None
+    if len(data) > USER_DATA_LIMIT:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

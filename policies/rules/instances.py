@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ._meta import only_types, resource_policy
-from ._props import INSTANCE, SERVER_GROUP, get, seq, str_list
+from ._props import INSTANCE, SERVER_GROUP, get, seq, str_list, user_data_text
 
 REQUIRED_METADATA = ("owner", "environment", "role", "data_classification", "pci_scope")
 BASELINE_MARKER = "# ccaas-baseline host baseline v1"
@@ -49,9 +49,10 @@ def _config_drive(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 def has_baseline(user_data: object) -> bool:
     """A #cloud-config document whose first lines carry the baseline marker."""
-    if not isinstance(user_data, str):
+    text = user_data_text(user_data)
+    if text is None:
         return False
-    head = user_data.lstrip().splitlines()[:MARKER_WITHIN_LINES]
+    head = text.lstrip().splitlines()[:MARKER_WITHIN_LINES]
     return bool(head) and head[0].strip() == "#cloud-config" and any(x.strip() == BASELINE_MARKER for x in head)
 
 

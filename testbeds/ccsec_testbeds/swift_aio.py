@@ -47,6 +47,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccsec.backup.private_files import write_private
+
 DEFAULT_BASE = Path("/var/lib/ccsec-swift")
 SWIFT_CONF = Path("/etc/swift/swift.conf")
 SERVICES = ("memcached", "account", "container", "object", "proxy")
@@ -189,6 +191,8 @@ class SwiftAIO:
         if self.ca_file.exists() and key.exists() and cert.exists() and current == self.subject_alt_names:
             return
         ca_key = self.tls_dir / "ca.key"
+        for secret_file in (ca_key, key):  # created 0600 (empty) before openssl writes the private keys into them
+            write_private(secret_file, b"")
         _run(
             [
                 "openssl",
@@ -252,8 +256,6 @@ class SwiftAIO:
                 str(cert),
             ]
         )
-        for secret_file in (ca_key, key):
-            os.chmod(secret_file, 0o600)
         os.chmod(self.ca_file, 0o644)
         sans.write_text(self.subject_alt_names)
 
@@ -268,7 +270,7 @@ class SwiftAIO:
             "test:tester": secrets.token_urlsafe(24),  # main (admin of AUTH_test)
             "offsite:copier": secrets.token_urlsafe(24),  # second account for the off-site copy
         }
-        _write_private(path, json.dumps(data))
+        write_private(path, json.dumps(data))
 
     def _users(self) -> dict[str, str]:
         try:
@@ -351,8 +353,7 @@ class SwiftAIO:
         ):
             proxy += f"[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n\n"
         # holds tempauth keys: readable by root and the swift workers only
-        _write_if_changed(self._conf("proxy"), proxy, 0o640)
-        os.chown(self._conf("proxy"), 0, pwd.getpwnam(SWIFT_USER).pw_gid)
+        _write_if_changed(self._conf("proxy"), proxy, 0o640, (0, pwd.getpwnam(SWIFT_USER).pw_gid))
 
     def _ensure_rings(self) -> None:
         stamp = self.etc / "rings.stamp"
@@ -596,30 +597,25 @@ def _ensure_swift_conf() -> None:
     if SWIFT_CONF.exists():
         return
     SWIFT_CONF.parent.mkdir(parents=True, exist_ok=True)
-    SWIFT_CONF.write_text(
+    write_private(
+        SWIFT_CONF,
         "[swift-hash]\n"
         f"swift_hash_path_suffix = {secrets.token_hex(16)}\n"
         f"swift_hash_path_prefix = {secrets.token_hex(16)}\n\n"
-        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n"
+        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n",
+        0o644,  # every swift worker reads it
     )
-    os.chmod(SWIFT_CONF, 0o644)
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)
-
-
-def _write_if_changed(path: Path, text: str, mode: int) -> None:
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    os.chmod(path, mode)
+def _write_if_changed(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
+    current = path.lstat() if os.path.lexists(path) else None
+    same_meta = (
+        current is not None
+        and (current.st_mode & 0o7777) == mode
+        and (owner is None or (current.st_uid, current.st_gid) == owner)
+    )
+    if not (same_meta and path.is_file() and not path.is_symlink() and path.read_text() == text):
+        write_private(path, text, mode, owner)
 
 
 def _run(cmd: list[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import ipaddress
 import re
 
@@ -11,6 +13,11 @@ from tests.unit.conftest import Inventory
 
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 HOST_ROLES_WITHOUT_FIP = ("app", "db", "recordings", "payment")
+
+
+def delivered(user_data: str) -> str:
+    """What cloud-init gets from Nova: the program sends base64 of gzip (decoded here with the stdlib only)."""
+    return gzip.decompress(base64.b64decode(user_data, validate=True)).decode()
 
 
 def rules(inv: Inventory):
@@ -133,7 +140,7 @@ def test_known_hosts_output_pins_every_host_with_its_provisioned_key(inventory: 
     instances = inventory.instances()
     assert set(pinned) == {i.name for i in instances}
     for instance in instances:
-        user_data = yaml.safe_load(instance.inputs["userData"])
+        user_data = yaml.safe_load(delivered(instance.inputs["userData"]))
         assert pinned[instance.name] == " ".join(user_data["ssh_keys"]["ed25519_public"].split()[:2])
         assert user_data["ssh_genkeytypes"] == ["ed25519"] and user_data["ssh_deletekeys"] is True
 
@@ -141,7 +148,7 @@ def test_known_hosts_output_pins_every_host_with_its_provisioned_key(inventory: 
 def test_user_data_is_a_secret_cloud_config_with_the_baseline(inventory: Inventory) -> None:
     for instance in inventory.instances():
         assert "userData" in instance.secret_inputs, f"{instance.name}: user_data carries keys, must be secret"
-        text = instance.inputs["userData"]
+        text = delivered(instance.inputs["userData"])
         assert text.startswith("#cloud-config\n# ccaas-baseline host baseline v1\n")
         document = yaml.safe_load(text)
         assert document["ssh_pwauth"] is False and document["disable_root"] is True
@@ -195,7 +202,7 @@ def test_stateful_hosts_carry_their_backup_schedule(inventory: Inventory) -> Non
         for instance in inventory.instances(role):
             assert int(instance.inputs["metadata"]["backup_diff_minutes"]) <= 5
             assert int(instance.inputs["metadata"]["backup_full_days"]) <= 30
-            env = yaml.safe_load(instance.inputs["userData"])
+            env = yaml.safe_load(delivered(instance.inputs["userData"]))
             files = {f["path"]: f for f in env["write_files"]}
             for name in ("swift.env", "restic.pass"):
                 secret = files[f"/etc/ccsec/backup/secrets/{name}"]

@@ -1,24 +1,33 @@
-"""`ccsec drift` arguments and wiring: where the hosts come from, where the reports go."""
+"""``ccsec drift``: arguments and wiring (where the hosts come from, where the reports go)."""
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ccsec import drift, drift_report, infra_drift
+from ccsec.commands import Parents
+from ccsec.errors import UsageError
 from ccsec.infra.stackfile import project_dir
 from ccsec.sshtargets import SshTarget, TargetError, load_outputs, targets_from_lab, targets_from_outputs
 
 LAB_INFRA_REASON = "--lab: the lab VMs are booted by QEMU, not deployed by Pulumi; there is no cloud state to compare"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``drift`` to ccsec's subparsers."""
+def register(subparsers: argparse._SubParsersAction, parents: Parents) -> None:
+    """Add ``drift``."""
     p = subparsers.add_parser(
         "drift",
+        parents=[
+            parents.stack(required=False, note="; required unless --lab, where it defaults to 'lab'"),
+            parents.format("text", "json", "junit"),
+            parents.out(
+                "keep the reports in DIR/drift-<UTC time>/ (drift.json, junit.xml, summary.txt, hosts/); "
+                "default: reports/"
+            ),
+        ],
         help="scheduled drift check: infrastructure (pulumi preview --refresh) and hosts (testinfra), one verdict",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -39,7 +48,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "failed, no host targets; with --require-infra also a skipped infrastructure check)."
         ),
     )
-    p.add_argument("--stack", help="stack name (required unless --lab, where it defaults to 'lab')")
     p.add_argument("--lab", action="store_true", help="check the running local lab (ccsec lab up)")
     p.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` saved (hosts, bastion_addresses)")
     p.add_argument(
@@ -54,21 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="treat a skipped infrastructure check (no Pulumi CLI) as 'could not check' (exit 2)",
     )
-    p.add_argument("--format", choices=("text", "json", "junit"), default="text", help="what to print (default: text)")
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="keep the reports in DIR/drift-<UTC time>/ (drift.json, junit.xml, summary.txt, hosts/); "
-        "default: reports/",
-    )
     p.add_argument("--workers", type=int, default=0, help="pytest-xdist workers (default: 2 per host, ≤ 4 per CPU)")
     p.set_defaults(handler=run)
-    return p
-
-
-def _fail(message: str) -> int:
-    print(f"ccsec: error: {message}", file=sys.stderr)
-    return drift.EXIT_ERROR
 
 
 def _stack_outputs(args: argparse.Namespace) -> dict:
@@ -105,12 +100,12 @@ def run(args: argparse.Namespace) -> int:
     """Check infrastructure and hosts, write the reports, print the chosen format, return the verdict."""
     if not args.lab:
         if not args.stack:
-            return _fail("--stack NAME is required (or --lab for the local lab)")
+            raise UsageError("--stack NAME is required (or --lab for the local lab)")
         missing = [f"--{k.replace('_', '-')}" for k in ("known_hosts", "user", "identity") if not getattr(args, k)]
         if missing:
-            return _fail(f"checking a stack's hosts needs {', '.join(missing)} (see `ccsec drift --help`)")
+            raise UsageError(f"checking a stack's hosts needs {', '.join(missing)} (see `ccsec drift --help`)")
     if args.workers < 0:
-        return _fail("--workers must be >= 0")
+        raise UsageError("--workers must be >= 0")
     stack = args.stack or "lab"
     out_dir = (Path(args.out or project_dir() / "reports") / f"drift-{drift.stamp()}").resolve()
     started = datetime.now(UTC).isoformat(timespec="seconds")
