@@ -15,7 +15,7 @@ Modules, one concern each:
 - :mod:`backup.pgverify`   per-table row counts/checksums at an exact recovery point (drill reference)
 - :mod:`backup.drill`      DR drill: restore into scratch targets, verify, RPO/RTO report
   (:mod:`backup.drill_files` restic, :mod:`backup.drill_pg` pgBackRest + scratch cluster)
-- :mod:`backup.swift_aio`  a real all-in-one OpenStack Swift on 127.0.0.1 for tests and the lab
+(The Swift all-in-one the tests and the lab back up to is a test bed: testbeds/ccsec_testbeds/swift_aio.py.)
 """
 
 __all__ = ["__version__"]

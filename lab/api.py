@@ -17,18 +17,22 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
 from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES
-from ccsec.lab import backup_target, image, state, vm
+from ccsec.lab import backup_target, image, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
 from ccsec.lab.paths import work_dir
 from ccsec.lab.progress import Progress, Stopwatch
 from ccsec.lab.ssh import run, wait_connect
 from ccsec.lab.state import HostState, LabState
-from ccsec_testbeds import swift_aio
-from ccsec_testbeds.swift_aio import Ports, SwiftAIO
+
+if TYPE_CHECKING:  # the Swift all-in-one is a test bed, not product code: imported where the lab starts it
+    from types import ModuleType
+
+    from ccsec_testbeds.swift_aio import SwiftAIO
 
 DEFAULT_ADMIN = "ccadmin"
 SSH_HOST = "127.0.0.1"
@@ -44,6 +48,13 @@ UserDataRenderer = Callable[[str, str, str, str, str, str, str], str]
 
 class LabError(CcsecError, RuntimeError):
     """The lab could not be brought up (everything it started has been removed)."""
+
+
+def _swift_aio() -> ModuleType:
+    try:
+        return testbeds.swift_aio()
+    except testbeds.TestbedMissingError as error:
+        raise LabError(str(error)) from None
 
 
 def _renderer() -> tuple[UserDataRenderer, str]:
@@ -237,6 +248,8 @@ def up(
     """
     say = Stopwatch(progress)
     pairs = _validate(roles, stack, admin_user)
+    if swift is None and any(role in BACKUP_ROLES for role, _ in pairs):
+        _swift_aio()  # before the image build: say now that the Swift test bed is missing
     existing = state.load()
     if existing and any(vm.is_ours(h.pid, Path(h.vm_dir)) for h in existing.hosts):
         raise LabError("a lab is already running: run `down` first")
@@ -304,6 +317,7 @@ def _backup_target(
     """Start (or reuse) the Swift all-in-one when a role backs up; record it in the state first."""
     if not any(role in BACKUP_ROLES for role, _ in pairs):
         return None
+    swift_aio = _swift_aio()
     aio = swift or swift_aio.fresh("ccsec-lab-swift-")
     lab.swift = {"base": str(aio.base), "ports": dataclasses.asdict(aio.ports), "owned": swift is None}
     state.save(lab)  # so `down` finds (and removes) it even if the start fails half-way
@@ -321,7 +335,8 @@ def _backup_target(
 def _stop_swift(lab: LabState | None, say: Progress) -> None:
     if lab is None or not lab.swift or not lab.swift.get("owned"):
         return
-    aio = SwiftAIO(base=Path(lab.swift["base"]), ports=Ports(**lab.swift["ports"]))
+    swift_aio = _swift_aio()
+    aio = swift_aio.SwiftAIO(base=Path(lab.swift["base"]), ports=swift_aio.Ports(**lab.swift["ports"]))
     swift_aio.remove(aio)
     say(f"stopped the lab's Swift all-in-one and removed {aio.base}")
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.infra import roles as role_model
 from ccsec.infra.backup_agent import STANZA, BackupTarget
 from ccsec.infra.stackfile import load_stack_config
+from ccsec.lab import testbeds
 from ccsec.lab.paths import work_dir
-from ccsec_testbeds.swift_aio import GUEST_GATEWAY, SwiftAIO
+
+if TYPE_CHECKING:  # a test bed (not shipped in the wheel): the lab's api imports it when it starts the Swift
+    from ccsec_testbeds.swift_aio import SwiftAIO
 
 PG_HOME_DATA = "/var/lib/postgresql/15/main"
 
@@ -48,6 +52,7 @@ def drill_config_path() -> Path:
 
 def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBackup:
     """Create the containers, the lab's repository keys and the drill config for ``hosts`` (role, name)."""
+    guest_gateway = testbeds.swift_aio().GUEST_GATEWAY  # the host's 127.0.0.1 as a lab VM sees it
     cfg = load_stack_config(stack)
     creds = aio.credentials()
     for container in (cfg.storage.backup_container, cfg.storage.offsite_container):
@@ -56,7 +61,7 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
     private_dir(directory)
     restic_pass = secrets.token_hex(24)
     cipher_pass = secrets.token_hex(24)
-    guest_auth = f"https://{GUEST_GATEWAY}:{aio.ports.proxy}/auth/v1.0"
+    guest_auth = f"https://{guest_gateway}:{aio.ports.proxy}/auth/v1.0"
     guest_env = {
         "ST_AUTH": guest_auth,
         "ST_USER": creds.user,
@@ -95,5 +100,5 @@ def prepare(aio: SwiftAIO, stack: str, hosts: list[tuple[str, str]]) -> LabBacku
         )
     config = drill_config_path()
     write_private(config, text)  # names the secret files: private too
-    target = BackupTarget(GUEST_GATEWAY, aio.ports.proxy, aio.ca_file.read_text())
+    target = BackupTarget(guest_gateway, aio.ports.proxy, aio.ca_file.read_text())
     return LabBackup(guest_env, target, config)

@@ -1,7 +1,9 @@
 """Where the lab keeps its files.
 
-* ``work_dir()`` — per-checkout runtime files (state.json, per-VM overlays, keys, seeds, logs);
-  default ``lab/.work`` (gitignored), override with ``CCSEC_LAB_WORK``.
+* ``work_dir()`` — per-project runtime files (state.json, per-VM overlays, keys, seeds, logs);
+  default ``<project>/lab/.work`` (gitignored), where the project is found as the Pulumi CLI finds it (the
+  nearest directory holding Pulumi.yaml, else the cwd) — never inside the installed package;
+  override with ``CCSEC_LAB_WORK``.
 * ``cache_dir()`` — cached base images, shared between runs; default ``~/.cache/ccsec/lab``,
   override with ``CCSEC_LAB_CACHE``.
 """
@@ -17,14 +19,16 @@ _LAB_DIR = Path(__file__).resolve().parent
 
 
 def lab_dir() -> Path:
-    """Directory of the ``lab`` package (holds packages.txt)."""
+    """Directory of the ``ccsec.lab`` package (holds packages.txt): read-only package data."""
     return _LAB_DIR
 
 
 def work_dir() -> Path:
-    """Runtime directory of the lab (created on demand by callers)."""
+    """Runtime directory of the lab (created on demand by callers); in a checkout, its ``lab/.work``."""
+    from ccsec.infra.stackfile import project_dir
+
     env = os.environ.get("CCSEC_LAB_WORK")
-    return Path(env).resolve() if env else _LAB_DIR / ".work"
+    return Path(env).resolve() if env else project_dir() / "lab" / ".work"
 
 
 @contextmanager

@@ -11,20 +11,20 @@ from ccsec.errors import EXIT_FINDING, EXIT_OK, CcsecError
 
 def register(subparsers: argparse._SubParsersAction, parents: Parents) -> None:
     """Add ``policy-docs``."""
-    from ccsec.policies.gen_docs import DOC_PATH
 
     p = subparsers.add_parser(
         "policy-docs",
         help="write docs/policies.md from the policy pack's metadata (--check: exit 1 if it is stale)",
         description=(
             "Render the table of every policy (control id, severity, enforcement, frameworks, fix, config) "
-            "from the pack's own metadata. The pack keeps `python -m policies.gen_docs` (it cannot import "
-            "ccsec); this is the same renderer."
+            "from the pack's own metadata."
         ),
         epilog="Exit codes: 0 written or up to date, 1 --check found the file stale, 2 could not read/write it.",
     )
     p.add_argument("--check", action="store_true", help="do not write; exit 1 when the file differs")
-    p.add_argument("--file", type=Path, default=DOC_PATH, metavar="FILE", help=f"the doc (default: {DOC_PATH})")
+    p.add_argument(
+        "--file", type=Path, default=None, metavar="FILE", help="the doc (default: the project's docs/policies.md)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     """Write or check the doc."""
     import sys
 
-    from ccsec.policies.gen_docs import render
+    from ccsec.policy_docs import default_doc_path, render
 
+    args.file = args.file or default_doc_path()
     text = render()
     if args.check:
         current = args.file.read_text(encoding="utf-8") if args.file.exists() else ""
