@@ -56,8 +56,12 @@ class DrillReport:
 
     @property
     def verified(self) -> bool:
-        """Every engine restored and verified without a problem."""
-        return bool(self.engines) and all(e.verified for e in self.engines)
+        """Every engine restored and verified something (files / tables with rows) without a problem.
+
+        Zero files or zero tables checked is never "verified": an empty snapshot or a missing reference
+        proves nothing about restorability.
+        """
+        return bool(self.engines) and all(e.verified and e.checked > 0 for e in self.engines)
 
     @property
     def rpo_ok(self) -> bool:
@@ -151,6 +155,8 @@ def drill(
                 report.engines.append(drill_files(engine, at, scratch / "files"))
             elif isinstance(engine, PgBackRestEngine):
                 report.engines.append(drill_postgres(engine, at, scratch / "postgres"))
+            else:
+                raise BackupError(f"engine {name}: the drill has no restore procedure for it")
         report.rto_seconds = round(time.monotonic() - t0, 3)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

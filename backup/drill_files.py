@@ -111,10 +111,22 @@ def drill_files(engine: ResticEngine, at: datetime | None, scratch: Path) -> Eng
             raise engine._error("restore", engine.cfg.repository, engine.cfg.password_file, res)
         result.problems += [f"restic restore: {ln}" for ln in errors[-10:]] or ["restic restore failed"]
     t1 = time.monotonic()
-    result.checked, problems, notes = verify_tree(scratch, doc.get("files", {}))
+    reference = doc.get("files")
+    if not isinstance(reference, dict):
+        result.problems.append(
+            f"manifest snapshot {manifest_snap.short_id} holds no file list (missing reference): "
+            "nothing to verify against"
+        )
+        reference = {}
+    result.checked, problems, notes = verify_tree(scratch, reference)
     result.verify_seconds = round(time.monotonic() - t1, 3)
     result.problems += problems
     result.notes += notes
-    result.verified = not result.problems
+    if result.checked == 0:
+        result.problems.append(
+            f"snapshot {snap.short_id} and its manifest hold zero files: nothing was verified (an empty backup "
+            "is not a restorable one; check the agent's [files] paths)"
+        )
+    result.verified = not result.problems and result.checked > 0
     result.details = {"repository": engine.cfg.repository, "manifest_snapshot": manifest_snap.id}
     return result

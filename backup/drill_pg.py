@@ -153,7 +153,7 @@ def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path)
     backups = engine.backups()
     if not backups:
         raise NoRestorablePointError(f"pgBackRest stanza {engine.cfg.stanza} holds no backup")
-    refs = [(b, r) for b, r in engine.references() if at is None or parse_time(r["time"]) <= at]
+    refs = [(b, r) for b, r in engine.references() if _has_time(r) and (at is None or parse_time(r["time"]) <= at)]
     if not refs:
         when = f" at or before {iso(at)}" if at else ""
         raise NoRestorablePointError(f"no pgBackRest backup{when} carries a ccsec verification reference")
@@ -164,7 +164,15 @@ def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path)
     result.point_id, result.point_type = backup["label"], backup.get("type", "")
     result.point_time = ref["time"]
     result.newest_backup_time = iso(datetime.fromtimestamp(backups[-1]["timestamp"]["stop"], UTC))
-    result.details = {"database": ref["database"], "target_time": pg_target_time(ref["time"]), "lsn": ref.get("lsn")}
+    result.details = {
+        "database": ref.get("database"),
+        "target_time": pg_target_time(ref["time"]),
+        "lsn": ref.get("lsn"),
+    }
+    missing = reference_problems(ref)
+    if missing:  # a reference without tables verifies nothing: a failure, never "verified"
+        result.problems += missing
+        return result
     cluster = ScratchCluster(engine, scratch)
     cluster.prepare()  # a scratch the PostgreSQL user cannot reach means the drill cannot run (exit 2)
     try:
@@ -179,11 +187,38 @@ def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path)
         result.problems = pgverify.compare(ref["tables"], actual)
         result.checked = len(set(ref["tables"]) | set(actual))
         result.details["rows_total"] = sum(t["rows"] for t in actual.values())
+        if not result.problems and result.details["rows_total"] == 0:
+            result.problems.append(
+                f"database {ref['database']}: zero rows verified (every table empty): nothing was proven restorable"
+            )
     except (RepositoryPasswordError, StorageUnavailableError):
         raise  # the drill could not run: not a verdict on the backup
     except BackupError as exc:
         result.problems.append(str(exc))
     finally:
         cluster.remove()
-    result.verified = not result.problems
+    result.verified = not result.problems and result.checked > 0
     return result
+
+
+def _has_time(ref: dict) -> bool:
+    try:
+        parse_time(ref["time"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
+def reference_problems(ref: dict) -> list[str]:
+    """Why a ``ccsec-reference`` annotation cannot verify a restore (no database, no tables): [] if it can."""
+    problems = []
+    if not isinstance(ref.get("database"), str) or not ref.get("database"):
+        problems.append("the backup's verification reference names no database (missing reference)")
+    tables = ref.get("tables")
+    if not isinstance(tables, dict):
+        problems.append("the backup's verification reference holds no table list (missing reference)")
+    elif not tables:
+        problems.append("the backup's verification reference lists zero tables: nothing would be verified")
+    elif not all(isinstance(t, dict) and isinstance(t.get("rows"), int) and "md5" in t for t in tables.values()):
+        problems.append("the backup's verification reference has tables without row counts or checksums")
+    return problems

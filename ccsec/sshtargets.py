@@ -12,26 +12,40 @@ Hosts behind a bastion get ``ProxyJump <bastion>``: OpenSSH opens the jump conne
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ccsec.errors import CcsecError
+from ccsec.infra.config import ROLES
+from ccsec.infra.validate import (
+    Host,
+    HostLabel,
+    HostPublicKey,
+    InvalidValue,
+    IPAddress,
+    Port,
+    PosixUser,
+    SafePath,
+    refused_character,
+)
 
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-DNS_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*$")
-USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-PATH_RE = re.compile(r"^/[A-Za-z0-9._/+-]*$")  # absolute, no whitespace, quotes, '%' tokens or '~'
-KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
+KEY_TYPES = HostPublicKey.TYPES
 LAB_GATEWAY = "10.0.2.2"  # QEMU user network: the lab host as seen from a guest (the bastion)
+MAX_OUTPUTS_BYTES = 16 << 20  # `pulumi stack output --json` of a large stack is well below this
 
 
 class TargetError(CcsecError, ValueError):
     """A target value is unsafe or incomplete; the message names the field, not a secret."""
+
+
+def _typed(kind, value: object, where: str):
+    """``kind.parse(value, where)`` with the refusal as a TargetError."""
+    try:
+        return kind.parse(value, where)
+    except InvalidValue as error:
+        raise TargetError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -47,47 +61,33 @@ class SshTarget:
     jump: str | None = None
 
     def validate(self) -> None:
-        """Raise TargetError if any value could break out of its ssh_config line."""
-        if not NAME_RE.fullmatch(self.name):
-            raise TargetError(f"host name {self.name!r}: only a-z, 0-9 and '-' (max 63)")
-        _check_address(self.name, self.address)
-        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 1 <= self.port <= 65535:
-            raise TargetError(f"{self.name}: port {self.port!r} is not 1-65535")
-        if not USER_RE.fullmatch(self.user):
-            raise TargetError(f"{self.name}: user {self.user!r} is not a POSIX user name")
-        check_path(self.identity_file, f"{self.name}: identity file")
-        parse_host_key(self.host_key, self.name)
-        if self.jump is not None and (not NAME_RE.fullmatch(self.jump) or self.jump == self.name):
-            raise TargetError(f"{self.name}: jump host {self.jump!r} is not another target's name")
+        """Raise TargetError if any value could break out of its ssh_config line.
+
+        Each value must parse as its validated type (:mod:`ccsec.infra.validate`): the alias a host label,
+        the address an IPv4 address or DNS name (IPv6 and scope ids refused), the user a POSIX login, the
+        identity file a safe absolute path, the host key a well-formed public key.
+        """
+        label = _typed(HostLabel, self.name, "host name")
+        _typed(Host, self.address, f"{label}: address")
+        _typed(Port, self.port, f"{label}: port")
+        _typed(PosixUser, self.user, f"{label}: user")
+        check_path(self.identity_file, f"{label}: identity file")
+        parse_host_key(self.host_key, label)
+        if self.jump is not None:
+            jump = _typed(HostLabel, self.jump, f"{label}: jump host")
+            if jump == self.name:
+                raise TargetError(f"{label}: jump host is the host itself; name another target")
 
 
-def _check_address(name: str, address: str) -> None:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        if not DNS_RE.fullmatch(address):
-            raise TargetError(f"{name}: address {address!r} is neither an IP address nor a DNS name") from None
+def check_path(path: object, what: str) -> str:
+    """An absolute path safe to write into ssh_config (no spaces, quotes, '%', '~' or '..')."""
+    return str(_typed(SafePath, path, what))
 
 
-def check_path(path: str, what: str) -> str:
-    """An absolute path safe to write into ssh_config (no spaces, quotes, '%' or '~')."""
-    if not PATH_RE.fullmatch(path) or "/../" in f"{path}/":
-        raise TargetError(f"{what} {path!r}: must be an absolute path of letters, digits, '._/+-'")
-    return path
-
-
-def parse_host_key(text: str, name: str) -> tuple[str, str]:
-    """(type, base64 body) of a public key; the body must decode and name the same type."""
-    parts = text.split()
-    if len(parts) < 2 or parts[0] not in KEY_TYPES:
-        raise TargetError(f"{name}: host key must be '<type> <base64>' with type in {', '.join(KEY_TYPES)}")
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-    except (binascii.Error, ValueError):
-        raise TargetError(f"{name}: host key is not valid base64") from None
-    if len(blob) < 4 or blob[4 : 4 + int.from_bytes(blob[:4], "big")] != parts[0].encode():
-        raise TargetError(f"{name}: host key body does not match its type {parts[0]}")
-    return parts[0], parts[1]
+def parse_host_key(text: object, name: str) -> tuple[str, str]:
+    """(type, base64 body) of a public key; the blob must decode, name the same type and have its size."""
+    key = _typed(HostPublicKey, text, f"{name}: host key")
+    return key.key_type, key.blob
 
 
 def validate_all(targets: list[SshTarget]) -> None:
@@ -139,7 +139,19 @@ def render_ssh_config(targets: list[SshTarget], known_hosts: Path, control_dir: 
             "  ServerAliveInterval 15\n"
             "  ServerAliveCountMax 4\n" + jump + multiplex
         )
-    return "\n".join(blocks)
+    text = "\n".join(blocks)
+    _assert_one_directive_per_line(text)
+    return text
+
+
+_LINE_RE = re.compile(r"^(?:Host [a-z0-9-]+|  [A-Z][A-Za-z]+ [A-Za-z0-9._/%+-]+|)$")
+
+
+def _assert_one_directive_per_line(text: str) -> None:
+    """Defence in depth: each line is ``Host <alias>`` or one ``  Keyword value`` with a token-safe value."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if not _LINE_RE.match(line):
+            raise TargetError(f"ssh_config line {number}: refused to write a line that is not one plain directive")
 
 
 def targets_from_lab(lab) -> list[SshTarget]:
@@ -166,17 +178,48 @@ def targets_from_lab(lab) -> list[SshTarget]:
     return targets
 
 
+def _known_hosts_name(name: str, where: str) -> str:
+    """A known_hosts host field entry: a host label or an IPv4 address (no patterns, hashes or ports)."""
+    if name.startswith("|"):
+        raise TargetError(f"{where}: hashed host names are refused; export plain '<name>,<ip>' fields")
+    if HostLabel.check(name) is None or IPAddress.check(name) is None:
+        return name
+    raise TargetError(
+        f"{where}: host field must list host names or IPv4 addresses (no patterns, '[host]:port' or IPv6)"
+    )
+
+
 def parse_known_hosts(text: str) -> dict[str, str]:
-    """The stack's ``known_hosts`` output (``name,ip type key`` lines) as name -> "type key"."""
+    """The stack's ``known_hosts`` output (``name,ip type key`` lines) as name -> "type key".
+
+    Refused (the output is attacker-reachable): a line with a control character or a Unicode line
+    separator (only ``\n`` ends a line, a trailing ``\r`` is tolerated), ``@cert-authority`` /
+    ``@revoked`` markers (whatever their case), hashed or wildcard names, a key that does not parse,
+    and a name pinned twice with different keys. Messages give the line number, never the line.
+    """
+    if not isinstance(text, str):
+        raise TargetError("known_hosts: expected text")
     keys: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
+    for number, line in enumerate(text.split("\n"), 1):
+        where = f"known_hosts line {number}"
+        line = line.removesuffix("\r")
+        bad = refused_character(line.replace("\t", " "))
+        if bad:
+            raise TargetError(f"{where}: contains {bad}; one entry per line, fields separated by spaces")
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
+        if line.lstrip().startswith("@"):
+            raise TargetError(f"{where}: markers (@cert-authority, @revoked) are refused: pin each host's own key")
         fields = line.split()
-        if len(fields) < 3:
-            raise TargetError(f"known_hosts line {number}: expected '<names> <type> <key>'")
+        if len(fields) not in (3, 4):
+            raise TargetError(f"{where}: expected '<names> <type> <key> [comment]'")
+        key_type, blob = parse_host_key(f"{fields[1]} {fields[2]}", where)
         for name in fields[0].split(","):
-            keys[name] = f"{fields[1]} {fields[2]}"
+            _known_hosts_name(name, where)
+            pinned = f"{key_type} {blob}"
+            if keys.get(name, pinned) != pinned:
+                raise TargetError(f"{where}: a second, different key for a host already pinned; keep one")
+            keys[name] = pinned
     return keys
 
 
@@ -184,7 +227,11 @@ def targets_from_outputs(outputs: dict, known_hosts_text: str, user: str, identi
     """Stack outputs (``hosts``, ``bastion_addresses``) + the pinned keys: bastions direct, the rest via one.
 
     Every host must have a pinned key: a host without one is an error, never trusted on first use.
+    Every output value is parsed into its validated type first (host label, role, IPv4 address or DNS
+    name); ``user`` (``--user``) must be a POSIX login and ``identity_file`` (``--identity``) a safe path.
     """
+    user = str(_typed(PosixUser, user, "--user"))
+    identity_file = check_path(identity_file, "--identity")
     hosts = outputs.get("hosts")
     if not isinstance(hosts, list) or not hosts:
         raise TargetError("stack outputs: 'hosts' is missing or empty (export `hosts` from the program)")
@@ -192,30 +239,55 @@ def targets_from_outputs(outputs: dict, known_hosts_text: str, user: str, identi
     bastion_addresses = outputs.get("bastion_addresses") or []
     if not isinstance(bastion_addresses, list):
         raise TargetError("stack outputs: 'bastion_addresses' must be a list")
-    bastions = [h for h in hosts if isinstance(h, dict) and h.get("role") == "bastion"]
-    if len(bastion_addresses) < len(bastions) or not bastions:
-        raise TargetError("stack outputs: every bastion needs an address in 'bastion_addresses'")
-    jump = str(bastions[0].get("name"))
-    targets = []
-    for h in hosts:
+    addresses = [_typed(Host, a, f"stack outputs: bastion_addresses[{i}]") for i, a in enumerate(bastion_addresses)]
+    parsed = []
+    for index, h in enumerate(hosts):
+        where = f"stack outputs: hosts[{index}]"
         if not isinstance(h, dict) or not {"name", "role", "ip"} <= set(h):
-            raise TargetError("stack outputs: each entry of 'hosts' needs name, role and ip")
-        name = str(h["name"])
+            raise TargetError(f"{where}: each entry of 'hosts' needs name, role and ip")
+        name = _typed(HostLabel, h["name"], f"{where}.name")
+        if h["role"] not in ROLES:
+            raise TargetError(f"{where}.role: must be one of {', '.join(ROLES)}")
+        parsed.append((str(name), h["role"], str(_typed(IPAddress, h["ip"], f"{where}.ip"))))
+    bastions = [p for p in parsed if p[1] == "bastion"]
+    if len(addresses) < len(bastions) or not bastions:
+        raise TargetError("stack outputs: every bastion needs an address in 'bastion_addresses'")
+    jump = bastions[0][0]
+    targets = []
+    for entry in parsed:
+        name, role, ip = entry
         if name not in keys:
             raise TargetError(f"{name}: no pinned host key in known_hosts (refusing trust on first use)")
-        is_bastion = h["role"] == "bastion"
-        address = str(bastion_addresses[bastions.index(h)]) if is_bastion else str(h["ip"])
+        is_bastion = role == "bastion"
+        address = str(addresses[bastions.index(entry)]) if is_bastion else ip
         targets.append(SshTarget(name, address, 22, user, identity_file, keys[name], None if is_bastion else jump))
     validate_all(targets)
     return targets
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("an object has a duplicate key")
+    return dict(pairs)
+
+
 def load_outputs(path: Path) -> dict:
     """`pulumi stack output --json` saved to a file (plain outputs; secrets show as "[secret]")."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise TargetError(f"--outputs {path}: {error}") from None
-    if not isinstance(data, dict):
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_OUTPUTS_BYTES + 1)
+        if len(data) > MAX_OUTPUTS_BYTES:
+            raise ValueError(f"larger than {MAX_OUTPUTS_BYTES} bytes")
+        document = json.loads(data, object_pairs_hook=_no_duplicate_keys)
+    except OSError as error:
+        raise TargetError(f"--outputs {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:  # position only: the file may hold secrets (--show-secrets)
+        raise TargetError(f"--outputs {path}: not JSON (line {error.lineno}, column {error.colno})") from None
+    except (ValueError, RecursionError) as error:
+        raise TargetError(
+            f"--outputs {path}: {error if isinstance(error, ValueError) else 'nested too deeply'}"
+        ) from None
+    if not isinstance(document, dict):
         raise TargetError(f"--outputs {path}: expected the JSON object of `pulumi stack output --json`")
-    return data
+    return document

@@ -18,6 +18,7 @@ from pathlib import Path
 import ccsec.hostsuite as hostsuite
 from ccsec.errors import CcsecError
 from ccsec.infra.stackfile import project_dir
+from ccsec.infra.validate import HostLabel, SafePath
 
 SUITE = Path(hostsuite.__file__).resolve().parent  # tests/hosts in the repo, ccsec/hostsuite when installed
 
@@ -115,6 +116,13 @@ def run_suite(
     """Run tests/hosts against `hosts` (names resolved by `ssh_config`); write junit.xml + summary.json."""
     if not hosts:
         raise VerifyError("no hosts to verify")
+    for index, host in enumerate(hosts):  # each becomes ssh://<host> in --hosts: no ',', '?', '@' or ':'
+        problem = HostLabel.check(host)
+        if problem:
+            raise VerifyError(f"hosts[{index}]: {problem}")
+    problem = SafePath.check(str(ssh_config))
+    if problem:
+        raise VerifyError(f"ssh_config: {problem}")
     if not ssh_config.is_file():
         raise VerifyError(f"ssh_config {ssh_config} not found")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -224,6 +224,15 @@ class _Reader:
         return tuple(values)
 
 
+def _typed(kind: type, value: Any) -> Any:
+    """``kind(value)`` (a validated type of :mod:`validate`) when the value passed its check, else the value.
+
+    ``parse_config`` raises ConfigError whenever a check failed, so every StackConfig it returns holds the
+    validated types; the fallback only keeps the partial specs built while collecting problems.
+    """
+    return kind(value) if value is not None and kind.check(value) is None else value
+
+
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a mapping"}
     kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -297,7 +306,7 @@ def parse_config(
     return StackConfig(
         stack=stack,
         environment=environment,
-        owner=owner,
+        owner=_typed(validate.FreeText, owner),
         data_classification=classification,
         region=region,
         image=image,
@@ -330,8 +339,8 @@ def _parse_admins(reader: _Reader, top: Mapping[str, Any]) -> tuple[Admin, ...]:
         if name in seen:
             reader.fail(f"{path}.name", f"duplicate administrator '{name}'")
         seen.add(name)
-        if name and key:
-            admins.append(Admin(name, key.strip()))
+        if name and key and not validate.unix_user(name) and not validate.ssh_public_key(key):
+            admins.append(Admin(validate.PosixUser(name), validate.SshPublicKey(key)))
     return tuple(admins)
 
 
@@ -390,9 +399,17 @@ def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
     if "adminCidrs" in raw and isinstance(raw.get("adminCidrs"), list) and not raw["adminCidrs"]:
         reader.fail("network.adminCidrs", "must list at least one CIDR administrators connect from")
     services = reader.get(raw, "servicesCidr", "network", str, "10.20.250.0/24", validate.private_network)
-    dns = reader.str_list(raw, "dnsNameservers", "network", _ip_address, ("10.20.250.53",))
+    dns = reader.str_list(raw, "dnsNameservers", "network", validate.ip_address, ("10.20.250.53",))
     ntp = reader.str_list(raw, "ntpServers", "network", validate.host_or_ip, ("10.20.250.123",))
-    return NetworkSpec(external or "", pool or "", zones, admin_cidrs, services or "", dns, ntp)
+    return NetworkSpec(
+        external or "",
+        pool or "",
+        zones,
+        tuple(_typed(validate.Cidr, c) for c in admin_cidrs),
+        _typed(validate.Cidr, services or ""),
+        tuple(_typed(validate.IPAddress, d) for d in dns),
+        tuple(_typed(validate.Host, n) for n in ntp),
+    )
 
 
 def _pairs(items: Iterable[tuple[str, ipaddress.IPv4Network]]):
@@ -400,14 +417,6 @@ def _pairs(items: Iterable[tuple[str, ipaddress.IPv4Network]]):
     for i, first in enumerate(listed):
         for second in listed[i + 1 :]:
             yield first, second
-
-
-def _ip_address(value: object) -> str | None:
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return "must be an IP address"
-    return None if isinstance(value, str) else "must be a string"
 
 
 def _parse_storage(reader: _Reader, top: Mapping[str, Any]) -> StorageSpec:
@@ -452,7 +461,13 @@ def _parse_tls(reader: _Reader, top: Mapping[str, Any], environment: str | None,
     for key in SECRET_KEYS:
         if key in top and key not in secrets:
             reader.fail(key, f"must be stored as a secret: pulumi config set --secret {key} ... (plain text refused)")
-    return TlsSpec(mode or "", host or "", bool(redirect), ciphers or DEFAULT_CIPHERS, hsts or 31_536_000)
+    return TlsSpec(
+        mode or "",
+        _typed(validate.HostName, host or ""),
+        bool(redirect),
+        ciphers or DEFAULT_CIPHERS,
+        hsts or 31_536_000,
+    )
 
 
 def _cipher_list(value: str) -> str | None:
@@ -486,19 +501,19 @@ def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> Bac
                 )
         except ValueError:
             reader.fail("backup.credentialExpiresAt", "must be an RFC 3339 time such as '2027-06-30T00:00:00Z'")
-    auth_url = reader.get(raw, "swiftAuthUrl", "backup", str, "https://keystone.internal:5000/v3", _https_url)
+    auth_url = reader.get(raw, "swiftAuthUrl", "backup", str, "https://keystone.internal:5000/v3", validate.https_url)
     s3_endpoint = reader.get(raw, "s3Endpoint", "backup", str, "swift.internal", validate.host_or_ip)
-    return BackupSpec(diff or 5, full or 30, expires or "", auth_url or "", s3_endpoint or "")
-
-
-def _https_url(value: str) -> str | None:
-    if not value.startswith("https://") or validate.FREE_TEXT_FORBIDDEN.search(value) or " " in value:
-        return "must be an https:// URL without quotes or spaces"
-    return None
+    return BackupSpec(
+        diff or 5,
+        full or 30,
+        expires or "",
+        _typed(validate.HttpsUrl, auth_url or ""),
+        _typed(validate.Host, s3_endpoint or ""),
+    )
 
 
 def _parse_logging(reader: _Reader, top: Mapping[str, Any]) -> LoggingSpec:
     raw = reader.mapping(top.get("logging", _MISSING), "logging", ("host", "port"))
     host = reader.get(raw, "host", "logging", str, "logs.internal", validate.host_or_ip)
     log_port = reader.get(raw, "port", "logging", int, 6514, validate.port)
-    return LoggingSpec(host or "", log_port or 6514)
+    return LoggingSpec(_typed(validate.Host, host or ""), _typed(validate.Port, log_port or 6514))

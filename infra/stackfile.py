@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ccsec.errors import CcsecError
+from ccsec.infra import yamlload
 from ccsec.infra.config import NAMESPACE, StackConfig, decode_raw, parse_config
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -95,10 +94,12 @@ def read_stack(stack: str, stacks_dir: Path | None = None) -> RawStack:
         known = ", ".join(available_stacks(stacks_dir)) or "none"
         raise StackFileError(f"no stack file {path} (stacks available: {known})")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        document = yamlload.load_file(path) or {}
+    except yamlload.UnsafeYamlError as exc:
+        raise StackFileError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise StackFileError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise StackFileError(f"{path}: expected a mapping with a 'config:' mapping")
     config: dict[str, str] = {}
     secret_keys: list[str] = []

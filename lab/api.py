@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
 from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES
+from ccsec.infra.validate import PosixUser, SafePath
 from ccsec.lab import backup_target, image, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
 from ccsec.lab.paths import work_dir
@@ -41,7 +42,6 @@ MEMORY_MB = {"db": 1536}
 DEFAULT_MEMORY_MB = 1024
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 UserDataRenderer = Callable[[str, str, str, str, str, str, str], str]
 
@@ -77,8 +77,12 @@ def _validate(roles: list[str], stack: str, admin_user: str) -> list[tuple[str, 
         raise LabError("no roles given")
     if not NAME_RE.fullmatch(stack):
         raise LabError("stack: must be a-z, 0-9 and '-', starting with a letter")
-    if not USER_RE.fullmatch(admin_user) or admin_user == "root":
-        raise LabError("admin_user: must be a POSIX user name other than root")
+    problem = PosixUser.check(admin_user)
+    if problem:
+        raise LabError(f"admin_user: {problem}")
+    problem = SafePath.check(str(work_dir()))
+    if problem:  # every lab path goes into the lab's ssh_config
+        raise LabError(f"lab work dir (CCSEC_LAB_WORK or lab/.work): {problem}")
     seen: dict[str, int] = {}
     pairs = []
     for role in roles:
@@ -354,7 +358,11 @@ def status() -> LabState | None:
 def down(progress: Progress | None = None) -> None:
     """Stop every lab VM and delete all lab files except the cached base image."""
     say = Stopwatch(progress)
-    lab = state.load()
+    try:
+        lab = state.load()
+    except state.LabStateError as error:  # a damaged state file: its values are not used, the pid files below are
+        say(f"ignoring the lab state: {error}")
+        lab = None
     vms_root = work_dir() / "vms"
     targets: list[tuple[int, Path]] = [(h.pid, Path(h.vm_dir)) for h in lab.hosts] if lab else []
     # Also catch VMs whose state was never written (crash between start and save).

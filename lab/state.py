@@ -11,7 +11,15 @@ from pathlib import Path
 
 from ccsec.backup.private_files import write_private
 from ccsec.errors import CcsecError
+from ccsec.infra.config import ROLES
+from ccsec.infra.validate import Host, HostLabel, HostPublicKey, InvalidValue, Port, PosixUser, SafePath
 from ccsec.lab.paths import state_file
+
+MAX_STATE_BYTES = 1 << 20
+
+
+class LabStateError(CcsecError):
+    """The recorded lab state cannot be read, or holds a value that may not reach an ssh_config (exit 2)."""
 
 
 @dataclass
@@ -34,6 +42,35 @@ class HostState:
     running: bool = False
     ready: bool = False
 
+    def problems(self, where: str) -> list[str]:
+        """Every field that is not its validated type (the state is read back from disk: external input)."""
+        found: list[str] = []
+
+        def check(kind: type, value: object, key: str) -> None:
+            try:
+                kind.parse(value, f"{where}.{key}")
+            except InvalidValue as error:
+                found.append(str(error))
+
+        check(HostLabel, self.name, "name")
+        if self.role not in ROLES:
+            found.append(f"{where}.role: must be one of {', '.join(ROLES)}")
+        check(Host, self.ssh_host, "ssh_host")
+        check(Port, self.ssh_port, "ssh_port")
+        check(PosixUser, self.user, "user")
+        for key in ("identity_file", "known_hosts_file", "vm_dir"):
+            check(SafePath, getattr(self, key), key)
+        if self.console_log:
+            check(SafePath, self.console_log, "console_log")
+        if self.https_port is not None:
+            check(Port, self.https_port, "https_port")
+        for key in ("pid", "memory_mb"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                found.append(f"{where}.{key}: must be a non-negative integer")
+        check(HostPublicKey, self.host_key_public, "host_key_public")
+        return found
+
 
 @dataclass
 class LabState:
@@ -55,6 +92,20 @@ class LabState:
                 return h
         raise KeyError(name_or_role)
 
+    def validate(self, source: str = "lab state") -> None:
+        """Raise LabStateError listing every unsafe or malformed value (key paths, never the values)."""
+        problems = [p for i, h in enumerate(self.hosts) for p in h.problems(f"{source}: hosts[{i}]")]
+        if self.ssh_config_file:
+            try:
+                SafePath.parse(self.ssh_config_file, f"{source}: ssh_config_file")
+            except InvalidValue as error:
+                problems.append(str(error))
+        names = [h.name for h in self.hosts]
+        if len(set(names)) != len(names):
+            problems.append(f"{source}: hosts: names must be unique")
+        if problems:
+            raise LabStateError(f"{source} is invalid ({len(problems)} problems)", problems)
+
     def to_json(self) -> str:
         """Serialise (no private key material is stored in the state file itself)."""
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -62,17 +113,20 @@ class LabState:
     @classmethod
     def from_json(cls, text: str) -> LabState:
         """Parse what :meth:`to_json` wrote."""
-        raw = json.loads(text)
-        hosts = [HostState(**h) for h in raw.pop("hosts", [])]
-        return cls(**raw, hosts=hosts)
+        try:
+            raw = json.loads(text)
+            hosts = [HostState(**h) for h in raw.pop("hosts", [])]
+            state = cls(**raw, hosts=hosts)
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            raise LabStateError(
+                "lab state is unreadable: not a file written by `ccsec lab up` (run `ccsec lab down`)"
+            ) from None
+        state.validate()
+        return state
 
 
 # A unix socket path holds 108 bytes; OpenSSH adds "/cm-" + 40 hex (%C) + a 17-byte temporary suffix.
 _SOCKET_DIR_MAX = 108 - 1 - 4 - 40 - 17
-
-
-class LabStateError(CcsecError):
-    """The recorded lab state cannot be read (exit 2)."""
 
 
 def _short_enough(directory: Path) -> Path:
@@ -96,7 +150,10 @@ def ssh_config_text(state: LabState, control_dir: Path | None = None) -> str:
     seconds, and the host suite runs hundreds of commands per host.
     """
     control = control_dir or (Path(state.ssh_config_file).parent if state.ssh_config_file else None)
+    state.validate()
     control = _short_enough(control) if control else None
+    if control is not None:
+        SafePath.parse(str(control), "lab control dir")
     multiplex = f"  ControlMaster auto\n  ControlPath {control}/cm-%C\n  ControlPersist 300\n" if control else ""
     blocks = []
     for h in state.hosts:
@@ -121,7 +178,12 @@ def save(state: LabState, path: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(path, state.to_json())
     if state.ssh_config_file:
-        write_private(state.ssh_config_file, ssh_config_text(state), 0o644)
+        try:
+            text = ssh_config_text(state)
+        except LabStateError:
+            Path(state.ssh_config_file).unlink(missing_ok=True)  # never leave a config for other values
+            raise
+        write_private(state.ssh_config_file, text, 0o644)
 
 
 def load(path: Path | None = None) -> LabState | None:
@@ -129,9 +191,8 @@ def load(path: Path | None = None) -> LabState | None:
     path = path or state_file()
     if not path.is_file():
         return None
-    try:
-        return LabState.from_json(path.read_text())
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
-        raise LabStateError(
-            f"lab state {path} is unreadable ({type(exc).__name__}); remove the lab's work dir, then `ccsec lab up`"
-        ) from None
+    with path.open("rb") as handle:
+        data = handle.read(MAX_STATE_BYTES + 1)
+    if len(data) > MAX_STATE_BYTES:
+        raise LabStateError(f"lab state {path}: larger than {MAX_STATE_BYTES} bytes (run `ccsec lab down`)")
+    return LabState.from_json(data.decode("utf-8", errors="replace"))

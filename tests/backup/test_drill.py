@@ -210,3 +210,116 @@ def test_swift_unreachable_cannot_run(drilled: Drilled, swift: SwiftAIO, capsys)
         swift.start(("proxy",))
     err = capsys.readouterr().err
     assert code == 2 and "unavailable" in err and err.count("\n") == 1, err
+
+
+# ---- an empty or missing reference is a failure, never "verified" ---------------------------------------------
+
+
+def test_a_snapshot_of_zero_files_fails_the_drill(files_setup, capsys) -> None:
+    s = files_setup(files=0)
+    run_backup(s.cfg, "files", "full")
+    code = drill_cli.main(["--config", str(s.config_path), "--engine", "files", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["verified"] is False and doc["exit_code"] == 1
+    engine = doc["engines"][0]
+    assert engine["checked"] == 0 and engine["verified"] is False
+    assert any("zero files" in p for p in engine["problems"]), engine["problems"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "complaint"),
+    [
+        (lambda doc: {k: v for k, v in doc.items() if k != "files"}, "missing reference"),
+        (lambda doc: {**doc, "files": None}, "missing reference"),
+        (lambda doc: {**doc, "files": ["not", "a", "map"]}, "missing reference"),
+        (lambda doc: {**doc, "files": {}}, "extra file, not in the manifest"),
+    ],
+    ids=["no-files-key", "files-null", "files-list", "files-empty"],
+)
+def test_a_manifest_without_its_file_list_fails_the_drill(
+    files_setup, capsys, monkeypatch: pytest.MonkeyPatch, manifest, complaint: str
+) -> None:
+    from ccsec.backup.restic import ResticEngine
+
+    s = files_setup(files=3)
+    run_backup(s.cfg, "files", "full")
+    real = ResticEngine.load_manifest
+    monkeypatch.setattr(ResticEngine, "load_manifest", lambda self, snap: manifest(real(self, snap)))
+    code = drill_cli.main(["--config", str(s.config_path), "--engine", "files", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["verified"] is False
+    assert any(complaint in p for p in doc["engines"][0]["problems"]), doc["engines"][0]["problems"]
+
+
+def test_a_snapshot_without_a_stored_manifest_cannot_be_verified(files_setup, capsys) -> None:
+    s = files_setup(files=2)
+    run_backup(s.cfg, "files", "full")
+    engine = __import__("ccsec.backup.agent", fromlist=["engine_for"]).engine_for(s.cfg, "files")
+    for snap in engine.snapshots(manifests=True):
+        if snap.kind == "manifest":
+            engine.restic(["forget", snap.id])
+    code = drill_cli.main(["--config", str(s.config_path), "--engine", "files", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2 and "stored manifest" in captured.err and '"verified": true' not in captured.out
+
+
+@pytest.mark.parametrize(
+    ("reference", "complaint"),
+    [
+        (lambda r: {k: v for k, v in r.items() if k != "tables"}, "no table list"),
+        (lambda r: {**r, "tables": {}}, "zero tables"),
+        (lambda r: {**r, "tables": None}, "no table list"),
+        (lambda r: {**r, "tables": {"calls": {"md5": "x"}}}, "without row counts"),
+        (lambda r: {k: v for k, v in r.items() if k != "database"}, "names no database"),
+    ],
+    ids=["no-tables", "zero-tables", "tables-null", "no-rows", "no-database"],
+)
+def test_a_postgres_reference_that_verifies_nothing_fails_the_drill(
+    drilled: Drilled, capsys, monkeypatch: pytest.MonkeyPatch, reference, complaint: str
+) -> None:
+    from ccsec.backup.pgbackrest import PgBackRestEngine
+
+    real = PgBackRestEngine.references
+    monkeypatch.setattr(PgBackRestEngine, "references", lambda self: [(b, reference(r)) for b, r in real(self)])
+    code = drill_cli.main(["--config", str(drilled.config_path), "--engine", "postgres", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["verified"] is False
+    engine = doc["engines"][0]
+    assert engine["verified"] is False and any(complaint in p for p in engine["problems"]), engine["problems"]
+
+
+def test_zero_rows_verified_fails_the_drill(drilled: Drilled, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every table empty in the reference and in the restore: they match, and still nothing was proven."""
+    from ccsec.backup import drill_pg
+    from ccsec.backup.pgbackrest import PgBackRestEngine
+
+    empty = {"rows": 0, "md5": "d41d8cd98f00b204e9800998ecf8427e"}
+    real = PgBackRestEngine.references
+    monkeypatch.setattr(
+        PgBackRestEngine,
+        "references",
+        lambda self: [(b, {**r, "tables": {t: dict(empty) for t in r["tables"]}}) for b, r in real(self)],
+    )
+    real_checksums = drill_pg.pgverify.table_checksums
+    monkeypatch.setattr(
+        drill_pg.pgverify,
+        "table_checksums",
+        lambda psql, db, tables=None: {t: dict(empty) for t in real_checksums(psql, db, tables)},
+    )
+    code = drill_cli.main(["--config", str(drilled.config_path), "--engine", "postgres", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    engine = doc["engines"][0]
+    assert code == 1 and doc["verified"] is False and engine["checked"] >= 2
+    assert any("zero rows verified" in p for p in engine["problems"]), engine["problems"]
+
+
+def test_an_engine_result_that_checked_nothing_is_never_verified() -> None:
+    from ccsec.backup.drill import DrillReport
+    from ccsec.backup.drill_files import EngineResult
+
+    report = DrillReport(host="h", started_at="2026-01-01T00:00:00Z", rpo_seconds=1.0)
+    report.engines = [EngineResult(engine="files", verified=True, checked=0, point_time="2026-01-01T00:00:00Z")]
+    assert report.verified is False and report.exit_code == 1
+    report.engines[0].checked = 3
+    assert report.verified is True and report.exit_code == 0
+    assert DrillReport(host="h", started_at="x", rpo_seconds=1.0).verified is False  # no engine at all

@@ -2,9 +2,10 @@
 
     pytest tests/hosts --hosts=ssh://lab-app-1 --ssh-config=lab/.work/ssh_config
 
-Host keys are always pinned: use testinfra's ssh:// backend with an ssh_config that sets
-UserKnownHostsFile and StrictHostKeyChecking yes (`ccsec verify` writes one). The paramiko://
-backend is refused here because it accepts unknown host keys with only a warning.
+Host keys are always pinned: only testinfra's ssh:// backend is allowed, with an ssh_config whose
+effective settings (``ssh -G``) have StrictHostKeyChecking yes and existing UserKnownHostsFile files
+(`ccsec verify` writes one). Every other backend is refused, in any spelling (``PARAMIKO://``,
+``--connection=paramiko``, a bare host name, ``local://``, ``docker://``, ...): see ccsec/sshtrust.py.
 
 Each test names the control it proves with @pytest.mark.control("HOST-NN"); tests for one role
 carry @pytest.mark.roles(...) and are deselected (not skipped) on hosts of other roles.
@@ -16,8 +17,12 @@ import json
 from functools import cache
 
 import pytest
+from testinfra.backend.ssh import SshBackend
 
 from ccsec.policies.controls import load_catalogue
+from ccsec.sshtrust import SshTrustError, check_suite_options
+
+TESTINFRA_PLUGIN = "pytest11.testinfra"  # the entry-point name pytest registers testinfra's plugin under
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,12 +36,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the control id (controls.yaml) the test proves")
     config.addinivalue_line("markers", "roles(*names): roles the test applies to (others deselect it)")
-    hosts = config.getoption("hosts", default=None) or ""
-    if "paramiko://" in str(hosts):
-        raise pytest.UsageError(
-            "tests/hosts refuses paramiko://: testinfra's paramiko backend does not pin host keys. "
-            "Use ssh:// with --ssh-config (StrictHostKeyChecking yes, UserKnownHostsFile)."
+    if config.getoption("help", default=False) or not config.pluginmanager.has_plugin(TESTINFRA_PLUGIN):
+        return  # --help, or testinfra disabled: nothing can connect to a host, so there is no key to pin
+    try:
+        check_suite_options(
+            config.getoption("hosts", default=None),
+            config.getoption("connection", default=None),
+            config.getoption("ssh_config", default=None),
+            config.getoption("ssh_extra_args", default=None),
         )
+    except SshTrustError as error:
+        raise pytest.UsageError(f"tests/hosts: {error}") from None
+    config.option.connection = "ssh"  # the one backend allowed, whatever case --connection was given in
+
+
+def _refuse_unpinned_backends(items: list[pytest.Item]) -> None:
+    """Whatever produced the parameters (--hosts, a module's testinfra_hosts): each backend is OpenSSH with
+    the checked ssh_config and no extra arguments."""
+    for item in items:
+        host = _host_of(item)
+        if host is None:
+            continue
+        backend = host.backend
+        if (
+            type(backend) is not SshBackend
+            or not backend.ssh_config
+            or backend.ssh_extra_args
+            or backend.host.user
+            or backend.host.port
+            or backend.host.password
+        ):
+            raise pytest.UsageError(
+                f"tests/hosts: {item.nodeid}: refused: only the ssh backend with the checked --ssh-config runs here"
+            )
 
 
 @cache
@@ -50,6 +82,7 @@ def _host_of(item: pytest.Item):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _refuse_unpinned_backends(items)
     wanted = {c.strip() for c in config.getoption("controls").split(",") if c.strip()}
     unknown = wanted - set(load_catalogue().controls)
     if unknown:

@@ -119,7 +119,7 @@ def test_state_roundtrip_and_ssh_config() -> None:
         vm_dir="/x",
         console_log="/x/c",
         memory_mb=1024,
-        host_key_public="ssh-ed25519 AAAA",
+        host_key_public="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+",
     )
     s = LabState(stack="lab", accel="tcg", base_image="/b", userdata_source="t", hosts=[h])
     assert LabState.from_json(s.to_json()) == s

@@ -116,7 +116,7 @@ def test_a_host_without_a_pinned_key_is_refused_not_trusted_on_first_use() -> No
         ("identity_file", "keys/relative", "identity file"),
         ("identity_file", "/keys/a\nProxyCommand x", "identity file"),
         ("host_key", "ssh-ed25519 not-base64!", "base64"),
-        ("host_key", "ssh-rsa " + KEY.split()[1], "does not match its type"),
+        ("host_key", "ssh-rsa " + KEY.split()[1], "does not hold the declared key type"),
         ("host_key", "ssh-dss AAAAB3NzaC1kc3M=", "host key"),
         ("jump", "app-1", "jump host"),
     ],
