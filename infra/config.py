@@ -470,10 +470,32 @@ def _parse_tls(reader: _Reader, top: Mapping[str, Any], environment: str | None,
     )
 
 
+# TLS 1.2 suites the baseline allows (ECDHE key exchange, AEAD): an allow-list, so a typo, a keyword such as
+# `ALL`, or a value with a trailing newline can never reach nginx's or Octavia's cipher string.
+AEAD_ECDHE_CIPHERS = frozenset(
+    {
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-CCM",
+        "ECDHE-ECDSA-AES128-CCM",
+    }
+)
+
+
 def _cipher_list(value: str) -> str | None:
     parts = value.split(":")
-    if not all(validate.FLAVOR_RE.match(p) for p in parts):
-        return "must be an OpenSSL cipher list like 'ECDHE-RSA-AES256-GCM-SHA384:...'"
+    if not all(p in AEAD_ECDHE_CIPHERS for p in parts) or len(set(parts)) != len(parts):
+        weak_named = [p for p in parts if any(marker in f"{p}:" for marker in WEAK_CIPHER_MARKERS)]
+        if weak_named:
+            return f"contains weak ciphers ({', '.join(weak_named)}); use AEAD ECDHE suites only"
+        return (
+            "must be a ':'-separated list of distinct AEAD ECDHE suites, e.g. 'ECDHE-ECDSA-AES256-GCM-SHA384:"
+            "ECDHE-RSA-AES256-GCM-SHA384' (allowed: " + ", ".join(sorted(AEAD_ECDHE_CIPHERS)) + ")"
+        )
     weak = [p for p in parts if any(marker in f"{p}:" for marker in WEAK_CIPHER_MARKERS)]
     if weak:
         return f"contains weak ciphers ({', '.join(weak)}); use AEAD ECDHE suites only"

@@ -242,10 +242,9 @@ def _check_input(rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
 
 def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
     """Tolerant of the egress chain the role model adds, strict about anything that opens more."""
-    if policy == "accept":
-        _eq("output chain with policy accept: rules (none expected until egress filtering lands)", rules, [])
-        return
-    _eq("output policy", policy, "drop")
+    # policy accept (egress listed and logged, not yet enforced) or drop: either way every accept must be
+    # an allowed egress, and rules without a verdict may only count or log.
+    assert policy in ("accept", "drop"), f"output policy {policy!r}"
     services = _net(cfg.network.services_cidr)
     service_ports = SERVICE_EGRESS | {("tcp", cfg.logging.port)}
     named = {("udp", 53): set(cfg.network.dns_nameservers), ("tcp", 53): set(cfg.network.dns_nameservers)}
@@ -253,6 +252,10 @@ def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: 
     for rule in rules:
         if rule.verdict != "accept":
             assert rule.verdict in ("drop", "reject", ""), f"output chain: unexpected verdict in {rule.canon()!r}"
+            if not rule.verdict:
+                assert not rule.matches and all(
+                    st.split()[0] in ("limit", "log", "counter") for st in rule.statements
+                ), f"output chain: a rule without verdict may only count or log: {rule.canon()!r}"
             continue
         if _harmless_accept(rule):
             continue
@@ -276,6 +279,9 @@ def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: 
                 )
 
 
+NEIGHBOUR_DISCOVERY = {"nd-neighbor-solicit", "nd-neighbor-advert", "nd-router-solicit"}
+
+
 def _harmless_accept(rule: rp.NftRule) -> bool:
     m = rule.matches
     if m in ({"meta oif": {"lo"}}, {"meta oifname": {"lo"}}):
@@ -283,6 +289,8 @@ def _harmless_accept(rule: rp.NftRule) -> bool:
     if set(m) == {"ct state"} and m["ct state"] <= {"established", "related"}:
         return True
     if m == {"udp sport": {"68"}, "udp dport": {"67"}}:  # DHCP requests
+        return True
+    if set(m) == {"icmpv6 type"} and m["icmpv6 type"] <= NEIGHBOUR_DISCOVERY:
         return True
     icmp_keys = {"ip protocol", "icmp type", "ip6 nexthdr", "icmpv6 type", "meta l4proto"}
     protos = m.get("ip protocol", set()) | m.get("ip6 nexthdr", set()) | m.get("meta l4proto", set())
