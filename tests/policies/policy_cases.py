@@ -61,7 +61,7 @@ def same(stack: Stack) -> Stack:
 
 def five_line_ssh(_: Stack) -> Stack:
     """A plain third-party program: one group, SSH open to the world, no conventions at all."""
-    sg = res(t.SEC_GROUP, "sg", {"name": "web", "deleteDefaultRules": True})
+    sg = res(t.SEC_GROUP, "sg", {"name": "web", "description": "web servers", "deleteDefaultRules": True})
     rule = res(
         t.SEC_GROUP_RULE,
         "ssh",
@@ -73,6 +73,7 @@ def five_line_ssh(_: Stack) -> Stack:
             "portRangeMax": 22,
             "remoteIpPrefix": "0.0.0.0/0",
             "securityGroupId": "sg-id",
+            "description": "ssh for everyone",
         },
         deps=(sg,),
     )
