@@ -53,6 +53,7 @@ def main(argv: list[str]) -> int:
             request["secret_keys"],
             request.get("project", "ccaas-baseline"),
             on_record=lambda resource: _send(channel, {"t": "resource", "resource": _record(resource)}),
+            preview=bool(request.get("preview", False)),
         )
     except ProgramError as error:
         _send(channel, {"t": "error", "message": str(error)})

@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc
@@ -55,7 +56,9 @@ class MockRun:
 
 
 def _unwrap(value: Any) -> tuple[Any, bool]:
-    """Plain value plus whether it (or anything inside it) was a Pulumi secret."""
+    """Plain value plus whether it (or anything inside it) was a Pulumi secret; unknowns as the engine's sentinel."""
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN, False
     if rpc.is_rpc_secret(value):
         inner, _ = _unwrap(rpc.unwrap_rpc_secret(value))
         return inner, True
@@ -86,11 +89,16 @@ def _openssh_keypair() -> tuple[str, str, str]:
 class OpenStackMocks(pulumi.runtime.Mocks):
     """Fills in the outputs a real OpenStack/TLS provider would compute, deterministically by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, preview: bool = False) -> None:
         self.subnet_cidrs: dict[str, ipaddress.IPv4Network] = {}
         self.next_host: dict[str, int] = {}
+        self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if self.preview:
+            # A first `pulumi preview` of a fresh stack: the provider echoes the inputs and knows nothing it
+            # would compute; an empty id is an unknown id (the SDK resolves both as unknown outputs).
+            return "", dict(args.inputs)
         rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}/{args.name}"))
         state = dict(args.inputs)
         typ = args.typ
@@ -177,6 +185,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider or "",
             dependencies=tuple(request.dependencies),
             id=resource_id or "",
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
         )
         self.records.append(record)
         if self.on_record is not None:
@@ -200,18 +209,23 @@ def run_in_this_process(
     secret_keys: list[str] | tuple[str, ...] = (),
     project: str = "ccaas-baseline",
     on_record: Callable[[RegisteredResource], None] | None = None,
+    preview: bool = False,
 ) -> MockRun:
-    """Execute `program` here under the mock engine. Only the child process (ccsec.mockchild) calls this."""
+    """Execute `program` here under the mock engine. Only the child process (ccsec.mockchild) calls this.
+
+    ``preview=True`` runs it as a first `pulumi preview` of a fresh stack: every id and computed output
+    is unknown, so inputs built from them reach the policies as the engine's unknown sentinel.
+    """
     path = program / "__main__.py" if program.is_dir() else program
     if not path.is_file():
         raise ProgramError(f"program {program} not found (give a .py file or a directory with __main__.py)")
-    mocks = OpenStackMocks()
+    mocks = OpenStackMocks(preview)
     monitor = RecordingMonitor(mocks, on_record)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         # set_mocks creates and finishes a root Stack at once; the program's exports need a Stack that
         # finishes after the program, as under the CLI, so run_in_stack makes that one.
         runtime_settings.ROOT.set(None)
@@ -247,7 +261,12 @@ PLAN_TIMEOUT_ENV = "CCSEC_PLAN_TIMEOUT"
 
 def _from_wire(data: dict[str, Any]) -> RegisteredResource:
     return RegisteredResource(
-        **{**data, "secret_inputs": frozenset(data["secret_inputs"]), "dependencies": tuple(data["dependencies"])}
+        **{
+            **data,
+            "secret_inputs": frozenset(data["secret_inputs"]),
+            "dependencies": tuple(data["dependencies"]),
+            "property_dependencies": {k: tuple(v) for k, v in data.get("property_dependencies", {}).items()},
+        }
     )
 
 
@@ -257,6 +276,7 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str] | tuple[str, ...] = (),
     project: str = "ccaas-baseline",
+    preview: bool = False,
 ) -> MockRun:
     """Run `program` in a child process under the mock engine; only this (parent) side is trusted.
 
@@ -272,6 +292,7 @@ def run_program(
             "config": dict(config),
             "secret_keys": list(secret_keys),
             "project": project,
+            "preview": preview,
         }
     )
     read_fd, write_fd = os.pipe()

@@ -121,8 +121,12 @@ def plan(
     program: Path | None = None,
     stacks_dir: Path | None = None,
     policy_config: dict[str, Any] | None = None,
+    preview: bool = False,
 ) -> PlanReport:
-    """Validate (our own program's config), run the program under the mock engine, evaluate the pack."""
+    """Validate (our own program's config), run the program under the mock engine, evaluate the pack.
+
+    ``preview=True`` runs the program as a first `pulumi preview` of a fresh stack (every id unknown).
+    """
     raw = read_stack(stack, stacks_dir)
     if program is None:
         base = stack_policy_config(_typed(raw))  # raises ConfigError listing every problem
@@ -131,7 +135,7 @@ def plan(
             base = stack_policy_config(_typed(raw))
         except ConfigError:
             base = {}
-    run = run_program(program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys)
+    run = run_program(program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys, preview=preview)
     findings = evaluate(run.resources, merge_config(base, policy_config or {}))
     return PlanReport(stack, run, findings)
 

@@ -57,13 +57,15 @@ def render() -> str:
         "`ccsec.policies.metadata.config_for(...)` "
         "spreads them over every policy that declares them.",
         "",
-        "| Policy | Control | Severity | Enforcement | Scope | Frameworks | What it checks | How to fix | Config |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Policy | Control | Severity | Enforcement | Scope | Frameworks | What it checks | How to fix | Config "
+        "| Covers anchor checks |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for m in metas:
         lines.append(
             f'| <a id="{m.name}"></a>`{m.name}` | {m.control} | {m.severity} | {m.enforcement} | {m.kind} | '
-            f"{_frameworks(m)} | {_cell(m.description)} | {_cell(m.remediation)} | {_config(m)} |"
+            f"{_frameworks(m)} | {_cell(m.description)} | {_cell(m.remediation)} | {_config(m)} | "
+            f"{', '.join(m.aliases) or '—'} |"
         )
     lines.append("")
     return "\n".join(lines)

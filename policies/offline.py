@@ -215,6 +215,9 @@ class Evaluator:
                 provider=_provider_message(r.provider, by_urn),
                 parent=r.parent or "",
                 dependencies=list(r.dependencies),
+                propertyDependencies={
+                    k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
+                },
             )
         parts = [(self._full, None)] if self.exact else self._stack_parts
         root = _root_stack_urn(resources)

@@ -24,3 +24,6 @@ class RegisteredResource:
     provider: str = ""  # provider reference, "" for the default provider
     dependencies: tuple[str, ...] = ()
     id: str = ""  # provider id (known after creation; the mock engine makes deterministic ones)
+    # engine property name -> URNs its value was computed from (RegisterResourceRequest.propertyDependencies);
+    # policies join resources through these, so a join holds when every id is unknown (first preview)
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -6,13 +6,17 @@ from pulumi_policy import Policy
 
 from . import (
     backups,
+    exposure,
     floating_ips,
     identity,
     instances,
     keymanager,
     listeners,
     object_storage,
+    ports,
     providers,
+    rbac,
+    routing,
     secgroups,
     segmentation,
     volumes,
@@ -30,5 +34,9 @@ MODULES = (
     identity,
     instances,
     providers,
+    exposure,
+    ports,
+    routing,
+    rbac,
 )
 ALL_POLICIES: list[Policy] = [p for m in MODULES for p in m.POLICIES]

@@ -175,3 +175,59 @@ def user_data_text(value: object) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+# --- Reading values that may be unknown (a preview) without raising --------------------------------
+# pulumi_policy's proxy raises UnknownValueError on reading an unknown value, and a stack policy that
+# raises becomes a "could not run" advisory for the whole stack. Network policies read the raw bag
+# instead and decide themselves what an unknown value means (usually: resolve through the property's
+# dependencies; where that is impossible, name the input and fail closed).
+UNKNOWN_SENTINELS = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string (and the engine's generic unknown)
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    }
+)
+
+
+def _target(value: Any) -> Any:
+    """The container behind one proxy level, or None when value is not a proxy."""
+    if isinstance(value, (dict, list, str, bytes)) or not isinstance(value, (Mapping, Sequence)):
+        return None
+    try:
+        return value["__target"]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+def plain(value: Any) -> Any:
+    """A deep, raw copy of what pulumi_policy's proxy wraps (it wraps eagerly); unknown sentinels kept."""
+    inner = _target(value)
+    if inner is None:
+        return value
+    if isinstance(inner, dict):
+        return {k: plain(v) for k, v in inner.items()}
+    return [plain(v) for v in inner]
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWN_SENTINELS
+
+
+def raw_get(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """Like get() but never raises on an unknown value: the sentinel is returned."""
+    inner = _target(props)
+    bag = inner if inner is not None else props
+    value = plain(bag.get(key)) if isinstance(bag, Mapping) else None
+    return default if value is None else value
+
+
+def present(props: Mapping[str, Any], key: str) -> bool:
+    """The input is set to something (a value or an unknown), not absent/null/empty."""
+    value = raw_get(props, key)
+    return value not in (None, "", [], {})

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from . import _cidr
 from . import _sgrule as rule
 from ._meta import only_types, resource_policy
-from ._props import ANYWHERE, SEC_GROUP, SEC_GROUP_RULE, as_int, get, is_private_prefix, prefix_within, seq, str_list
+from ._props import SEC_GROUP, SEC_GROUP_RULE, as_int, is_unknown, raw_get, seq, str_list
 
 ADMIN_CIDRS_SCHEMA = {
     "adminCidrs": {
@@ -46,12 +47,19 @@ def public_ports(config: object) -> list[int]:
 @only_types(SEC_GROUP_RULE)
 def _ingress_from_anywhere(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props = args.props
-    if not (rule.is_ingress(props) and rule.from_anywhere(props)):
+    if not rule.is_ingress(props):
+        return
+    problem = rule.prefix_problem(props)
+    if problem:
+        report(f"{problem}.")
+        return
+    if not rule.from_anywhere(props):
         return
     allowed = public_ports(args.get_config())
     if not any(rule.is_exactly_tcp_port(props, port) for port in allowed):
         report(
-            f"Rule admits {rule.describe(props)}; only tcp {allowed} (one port per rule) may be open to the internet."
+            f"Rule admits {rule.describe(props)} (remoteIpPrefix); only tcp {allowed} (one port per rule) may be "
+            "open to the internet."
         )
 
 
@@ -63,15 +71,23 @@ def _ssh_admin_only(args: ResourceValidationArgs, report: ReportViolation) -> No
     prefix = rule.remote_prefix(props)
     if prefix is None:
         if not rule.has_remote_group(props):
-            report("SSH (22) is open to anywhere (no remote prefix or group).")
+            report("SSH (22) is open to anywhere (no remoteIpPrefix, remoteGroupId or remoteAddressGroupId).")
+        return
+    problem = rule.prefix_problem(props)
+    if problem:
+        report(f"SSH (22): {problem}.")
         return
     admin = str_list(args.get_config().get("adminCidrs"))
-    if prefix in ANYWHERE:
-        report(f"SSH (22) is open to {prefix}.")
-    elif admin and not prefix_within(prefix, admin):
-        report(f"SSH (22) from {prefix}, which is outside the configured adminCidrs {admin}.")
-    elif not admin and not is_private_prefix(prefix):
-        report(f"SSH (22) from the public prefix {prefix}; set adminCidrs or use a private prefix.")
+    meaning = _cidr.classify(prefix)
+    if meaning in ("anywhere", "internet"):
+        report(
+            f"SSH (22) is open to {'anywhere' if meaning == 'anywhere' else 'internet-wide public space'} "
+            "(remoteIpPrefix)."
+        )
+    elif admin and not _cidr.within(prefix, admin):
+        report("SSH (22) from a remoteIpPrefix outside the configured adminCidrs.")
+    elif not admin and meaning != "private":
+        report("SSH (22) from a public remoteIpPrefix; set adminCidrs or use a private prefix.")
 
 
 @only_types(SEC_GROUP_RULE)
@@ -87,8 +103,21 @@ def _bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 @only_types(SEC_GROUP)
 def _default_rules_deleted(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if get(args.props, "deleteDefaultRules") is not True:
+    value = raw_get(args.props, "deleteDefaultRules")
+    if is_unknown(value):
+        report("deleteDefaultRules is unknown at preview; it must be a literal true.")
+    elif value is not True:
         report("deleteDefaultRules is not true: Neutron's default allow-all egress rules remain.")
+
+
+@only_types(SEC_GROUP, SEC_GROUP_RULE)
+def _described(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    value = raw_get(args.props, "description")
+    if is_unknown(value):
+        return  # computed from another output: present, just not known yet
+    if not isinstance(value, str) or not value.strip():
+        kind = "security group" if args.resource_type == SEC_GROUP else "security-group rule"
+        report(f"The {kind} has no description (description): reviewers cannot tell why it exists.")
 
 
 POLICIES = [
@@ -102,6 +131,7 @@ POLICIES = [
         "(and 80 for the redirect) on the load-balancer security group to the internet.",
         validate=_ingress_from_anywhere,
         config=PUBLIC_PORTS_SCHEMA,
+        aliases=("CKV_OPENSTACK_2", "CKV_OPENSTACK_3", "AVD-OPNSTK-0003"),
     ),
     resource_policy(
         "secgroup-ssh-admin-cidrs",
@@ -112,6 +142,7 @@ POLICIES = [
         "group, and remote_group_id=<bastion group> on every other group.",
         validate=_ssh_admin_only,
         config=ADMIN_CIDRS_SCHEMA,
+        aliases=("CKV_OPENSTACK_2",),
     ),
     resource_policy(
         "secgroup-rule-bounded",
@@ -128,5 +159,14 @@ POLICIES = [
         description="Security groups are created with delete_default_rules=True (deny by default).",
         remediation="Pass delete_default_rules=True to openstack.networking.SecGroup and add explicit egress rules.",
         validate=_default_rules_deleted,
+    ),
+    resource_policy(
+        "secgroup-described",
+        control="NET-12",
+        severity=Severity.LOW,
+        description="Security groups and security-group rules carry a description (the flow's purpose).",
+        remediation="Set description on every SecGroup and SecGroupRule, e.g. '<role>: <purpose>'.",
+        validate=_described,
+        aliases=("AVD-OPNSTK-0005",),
     ),
 ]

@@ -16,7 +16,7 @@ from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 from . import _sgrule as rule
 from ._meta import stack_policy
 from ._props import DATA_ROLES, PCI_ROLES, SEC_GROUP, SEC_GROUP_RULE, as_int, prefix_within, seq, str_list
-from ._topology import RuleView, rule_views
+from ._topology import ADDRESS_GROUP, RuleView, rule_views
 from .secgroups import PUBLIC_PORTS_SCHEMA, public_ports
 
 PUBLIC_ROLES = ["lb"]
@@ -55,7 +55,10 @@ def _roles(config: Mapping[str, Any], key: str, default: list[str]) -> list[str]
 
 
 def _source(v: RuleView) -> str:
-    return rule.remote_prefix(v.rule.props) or (f"the '{v.peer_role}' group" if v.peer_role else "an unresolved peer")
+    """The peer by meaning (never the prefix value: messages name inputs, not values)."""
+    if v.span is not None:
+        return f"{v.span.label()} (remoteIpPrefix/remoteAddressGroupId)"
+    return f"the '{v.peer_role}' group" if v.peer_role else "an unresolved peer"
 
 
 def _public_web_lb_only(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -64,7 +67,13 @@ def _public_web_lb_only(args: StackValidationArgs, report: ReportViolation) -> N
     for v in rule_views(args.resources):
         props = v.rule.props
         exposed = [p for p in ports if rule.covers_tcp_port(props, p)]
-        if rule.is_ingress(props) and rule.from_anywhere(props) and exposed and v.role not in public:
+        if (
+            rule.is_ingress(props)
+            and v.span is not None
+            and v.span.internet_wide()
+            and exposed
+            and v.role not in public
+        ):
             who = f"the '{v.role}' group" if v.role else "a group whose role is unknown"
             report(f"{v.rule.name}: tcp {exposed} from the internet on {who}; only {public} groups may.", v.rule.urn)
 
@@ -85,7 +94,11 @@ def _data_pci_egress(args: StackValidationArgs, report: ReportViolation) -> None
     restricted = _roles(args.get_config(), "restrictedEgressRoles", RESTRICTED_EGRESS_ROLES)
     for v in rule_views(args.resources):
         props = v.rule.props
-        if v.role in restricted and rule.is_egress(props) and rule.from_anywhere(props):
+        if v.role not in restricted or not rule.is_egress(props):
+            continue
+        if v.problem:  # the destination cannot be proven private: fail closed
+            report(f"{v.rule.name}: the '{v.role}' tier's egress cannot be judged: {v.problem}.", v.rule.urn)
+        elif v.span is not None and v.span.public:  # any public destination, not only 0.0.0.0/0
             report(f"{v.rule.name}: the '{v.role}' tier may send {rule.describe(props)}.", v.rule.urn)
 
 
@@ -142,7 +155,7 @@ POLICIES = [
         remediation="Move the internet-facing rule to the lb group; other tiers accept traffic only from "
         "the group in front of them (remote_group_id).",
         validate=_public_web_lb_only,
-        reads=(SEC_GROUP, SEC_GROUP_RULE),
+        reads=(SEC_GROUP, SEC_GROUP_RULE, ADDRESS_GROUP),
         config={**PUBLIC_PORTS_SCHEMA, **PUBLIC_ROLES_SCHEMA},
     ),
     stack_policy(
@@ -153,7 +166,7 @@ POLICIES = [
         remediation="Replace CIDR-based SSH rules on app/db/recordings/payment/lb groups with "
         "remote_group_id=<bastion group id>.",
         validate=_ssh_from_bastion,
-        reads=(SEC_GROUP, SEC_GROUP_RULE),
+        reads=(SEC_GROUP, SEC_GROUP_RULE, ADDRESS_GROUP),
         config=SSH_SOURCES_SCHEMA,
     ),
     stack_policy(
@@ -164,7 +177,7 @@ POLICIES = [
         remediation="Give egress rules on these groups a specific remote_ip_prefix (e.g. the object-store "
         "endpoint) or a remote_group_id.",
         validate=_data_pci_egress,
-        reads=(SEC_GROUP, SEC_GROUP_RULE),
+        reads=(SEC_GROUP, SEC_GROUP_RULE, ADDRESS_GROUP),
         config={
             "restrictedEgressRoles": _roles_schema(
                 "Roles (data and PCI tiers) whose groups may not send to anywhere.", RESTRICTED_EGRESS_ROLES
@@ -180,7 +193,7 @@ POLICIES = [
         remediation="Make every ingress rule of the payment group use remote_group_id=<app group id> "
         "(tcp 22 from the bastion group is the one exception); remove CIDR rules.",
         validate=_pci_zone_app_only,
-        reads=(SEC_GROUP, SEC_GROUP_RULE),
+        reads=(SEC_GROUP, SEC_GROUP_RULE, ADDRESS_GROUP),
         config={
             "allowBastionSsh": {
                 "type": "boolean",

@@ -61,7 +61,7 @@ def same(stack: Stack) -> Stack:
 
 def five_line_ssh(_: Stack) -> Stack:
     """A plain third-party program: one group, SSH open to the world, no conventions at all."""
-    sg = res(t.SEC_GROUP, "sg", {"name": "web", "deleteDefaultRules": True})
+    sg = res(t.SEC_GROUP, "sg", {"name": "web", "description": "web servers", "deleteDefaultRules": True})
     rule = res(
         t.SEC_GROUP_RULE,
         "ssh",
@@ -73,6 +73,7 @@ def five_line_ssh(_: Stack) -> Stack:
             "portRangeMax": 22,
             "remoteIpPrefix": "0.0.0.0/0",
             "securityGroupId": "sg-id",
+            "description": "ssh for everyone",
         },
         deps=(sg,),
     )
@@ -416,3 +417,203 @@ COMPLIANT: list[Case] = [
         None,
     ),
 ]
+
+
+# --- Network classes (issue #11): one mutation of the synthetic baseline each -------------------------
+NETWORK = "openstack:networking/network:Network"
+SUBNET = "openstack:networking/subnet:Subnet"
+ROUTER = "openstack:networking/router:Router"
+ROUTER_INTERFACE = "openstack:networking/routerInterface:RouterInterface"
+ADDRESS_GROUP = "openstack:networking/addressGroupV2:AddressGroupV2"
+APP_PORT = "synthetic-app-1-port"
+
+
+def address_group_rule(addresses: list[str], role: str = "db", port: int = 5432) -> Builder:
+    def build(stack: Stack) -> Stack:
+        ag = res(ADDRESS_GROUP, "extra-ag", {"name": "ag", "addresses": addresses})
+        rule = sg_rule(find(stack, f"fw-{role}"), role, "ingress", port, name=f"extra-{role}-ag")
+        rule = with_inputs(rule, remoteAddressGroupId="ag-id")
+        from dataclasses import replace
+
+        return [*stack, ag, replace(rule, dependencies=(*rule.dependencies, ag.urn))]
+
+    return build
+
+
+def closed_subnet_on_gateway_router(zone: str, gateway: bool) -> Builder:
+    def build(stack: Stack) -> Stack:
+        router = res(ROUTER, "extra-router", {"name": "r", **({"externalNetworkId": "public"} if gateway else {})})
+        subnet = res(
+            SUBNET,
+            f"extra-{zone}",
+            {"name": f"synthetic-{zone}", "cidr": "10.20.30.0/24", "tags": [f"ccaas-zone={zone}"]},
+        )
+        iface = res(ROUTER_INTERFACE, "extra-if", {"routerId": "r", "subnetId": "s"}, deps=(router, subnet))
+        return [*stack, router, subnet, iface]
+
+    return build
+
+
+def stray_bastion_port_fip(stack: Stack) -> Stack:
+    port = res(
+        t.PORT,
+        "stray-port",
+        {"name": "stray", "networkId": "net", "securityGroupIds": ["fw-app-id"], "tags": ["ccaas-role=bastion"]},
+        deps=(find(stack, "fw-app"),),
+    )
+    fip = res(
+        t.FLOATING_IP, "stray-fip", {"pool": "public", "portId": "p", "tags": ["ccaas-role=bastion"]}, deps=(port,)
+    )
+    return [*stack, port, fip]
+
+
+NET_VIOLATING: list[Case] = [
+    (
+        "secgroup-internet-ingress",
+        "halves",
+        add(
+            rule_on("db", "ingress", 5432, cidr="0.0.0.0/1"),
+            lambda s: sg_rule(find(s, "fw-db"), "db", "ingress", 5432, cidr="128.0.0.0/1", name="extra-db-half2"),
+        ),
+        None,
+    ),
+    ("secgroup-internet-ingress", "v6-spelling", add(rule_on("app", "ingress", 8080, cidr="0::/0")), None),
+    ("secgroup-internet-ingress", "host-bits", add(rule_on("app", "ingress", 8080, cidr="10.0.0.5/0")), None),
+    ("secgroup-internet-ingress", "mapped-v6", add(rule_on("app", "ingress", 8080, cidr="::ffff:0.0.0.0/96")), None),
+    ("secgroup-internet-ingress", "public-slash8s", add(rule_on("app", "ingress", 8080, cidr="1.0.0.0/8")), None),
+    ("secgroup-internet-ingress", "address-group-anywhere", address_group_rule(["0.0.0.0/0"]), None),
+    ("secgroup-internet-ingress", "unparseable", add(rule_on("app", "ingress", 8080, cidr="010.0.0.0/8")), None),
+    ("secgroup-no-internet-egress", "app-egress", add(rule_on("app", "egress", 443, cidr="0.0.0.0/0")), None),
+    ("secgroup-no-internet-egress", "lb-egress-v6", add(rule_on("lb", "egress", 443, cidr="::/0")), None),
+    ("secgroup-described", "rule-undescribed", swap("app-ingress-tcp443-fw-lb", description=None), None),
+    ("secgroup-described", "group-undescribed", swap("fw-app", description=" "), None),
+    ("port-security-enabled", "port-off", swap(APP_PORT, portSecurityEnabled=False), None),
+    (
+        "port-security-enabled",
+        "network-off",
+        add(lambda _: res(NETWORK, "extra-net", {"name": "n", "portSecurityEnabled": False})),
+        None,
+    ),
+    ("port-security-enabled", "value-specs", swap(APP_PORT, valueSpecs={"port_security_enabled": "false"}), None),
+    ("port-address-pairs-narrow", "anywhere", swap(APP_PORT, allowedAddressPairs=[{"ipAddress": "0.0.0.0/0"}]), None),
+    (
+        "port-address-pairs-narrow",
+        "wide-private",
+        swap(APP_PORT, allowedAddressPairs=[{"ipAddress": "10.0.0.0/8"}]),
+        None,
+    ),
+    ("port-vnic-normal", "direct", swap(APP_PORT, binding={"vnicType": "direct"}), None),
+    ("port-vnic-normal", "macvtap", swap(APP_PORT, binding={"vnicType": "macvtap"}), None),
+    ("port-vnic-normal", "direct-physical", swap(APP_PORT, binding={"vnicType": "direct-physical"}), None),
+    ("port-vnic-normal", "virtio-forwarder", swap(APP_PORT, binding={"vnicType": "virtio-forwarder"}), None),
+    ("port-explicit-security-groups", "no-groups", swap(APP_PORT, securityGroupIds=None), None),
+    ("port-explicit-security-groups", "default", swap(APP_PORT, securityGroupIds=["default"]), None),
+    ("port-explicit-security-groups", "no-security-groups", swap(APP_PORT, noSecurityGroups=True), None),
+    ("port-explicit-security-groups", "server-on-network", swap(HOST, networks=[{"uuid": "net"}]), None),
+    (
+        "no-external-network-attachment",
+        "port",
+        chain(
+            add(lambda _: res(ROUTER, "extra-router", {"externalNetworkId": "public"})),
+            swap(APP_PORT, networkId="public"),
+        ),
+        None,
+    ),
+    (
+        "no-external-network-attachment",
+        "server",
+        chain(
+            add(lambda _: res(ROUTER, "extra-router", {"externalNetworkId": "public"})),
+            swap(HOST, networks=[{"uuid": "public"}]),
+        ),
+        None,
+    ),
+    ("router-no-route-out-data-pci", "pci-on-gateway", closed_subnet_on_gateway_router("pci", True), None),
+    ("router-no-route-out-data-pci", "data-on-gateway", closed_subnet_on_gateway_router("data", True), None),
+    (
+        "rbac-no-wildcard-grant",
+        "shared-star",
+        add(
+            lambda _: res(
+                "openstack:networking/rbacPolicyV2:RbacPolicyV2",
+                "rbac",
+                {"action": "access_as_shared", "objectType": "network", "objectId": "n", "targetTenant": "*"},
+            )
+        ),
+        None,
+    ),
+    (
+        "rbac-no-wildcard-grant",
+        "external-star",
+        add(
+            lambda _: res(
+                "openstack:networking/rbacPolicyV2:RbacPolicyV2",
+                "rbac",
+                {"action": "access_as_external", "objectType": "network", "objectId": "n", "targetTenant": "*"},
+            )
+        ),
+        None,
+    ),
+    ("network-not-shared", "shared", add(lambda _: res(NETWORK, "extra-net", {"name": "n", "shared": True})), None),
+    ("network-not-shared", "external", add(lambda _: res(NETWORK, "extra-net", {"name": "n", "external": True})), None),
+    ("floating-ip-target-verified", "bastion-tag-internal-port", stray_bastion_port_fip, None),
+    (
+        "floating-ip-target-verified",
+        "literal-port",
+        add(
+            lambda _: res(
+                t.FLOATING_IP, "lit-fip", {"pool": "public", "portId": "some-port", "tags": ["ccaas-role=bastion"]}
+            )
+        ),
+        None,
+    ),
+    (
+        "floating-ip-no-port-forwarding",
+        "pf",
+        add(
+            lambda _: res(
+                "openstack:networking/portForwardingV2:PortForwardingV2",
+                "pf",
+                {
+                    "floatingipId": "f",
+                    "internalPortId": "p",
+                    "internalIpAddress": "10.0.0.1",
+                    "internalPort": 22,
+                    "externalPort": 2222,
+                    "protocol": "tcp",
+                },
+            )
+        ),
+        None,
+    ),
+]
+NET_COMPLIANT: list[Case] = [
+    (
+        "secgroup-internet-ingress",
+        "private-halves",
+        add(
+            rule_on("db", "ingress", 5432, cidr="10.0.0.0/9"),
+            lambda s: sg_rule(find(s, "fw-db"), "db", "ingress", 5432, cidr="10.128.0.0/9", name="extra-db-half2"),
+        ),
+        None,
+    ),
+    ("secgroup-internet-ingress", "lb-443-v6", add(rule_on("lb", "ingress", 443, cidr="::0/0")), None),
+    ("secgroup-internet-ingress", "private-address-group", address_group_rule(["10.20.10.0/24"]), None),
+    ("port-address-pairs-narrow", "vip", swap(APP_PORT, allowedAddressPairs=[{"ipAddress": "10.20.10.5/32"}]), None),
+    ("port-vnic-normal", "normal", swap(APP_PORT, binding={"vnicType": "normal"}), None),
+    ("router-no-route-out-data-pci", "pci-on-core", closed_subnet_on_gateway_router("pci", False), None),
+    (
+        "rbac-no-wildcard-grant",
+        "one-project",
+        add(
+            lambda _: res(
+                "openstack:networking/rbacPolicyV2:RbacPolicyV2",
+                "rbac",
+                {"action": "access_as_shared", "objectType": "network", "objectId": "n", "targetTenant": "proj-1"},
+            )
+        ),
+        None,
+    ),
+]
+VIOLATING += NET_VIOLATING
+COMPLIANT += NET_COMPLIANT

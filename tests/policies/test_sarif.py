@@ -23,7 +23,11 @@ def test_sarif_validates_and_maps_levels(tmp_path) -> None:
     run = log["runs"][0]
     rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
     levels = {r["ruleId"]: r["level"] for r in run["results"]}
-    assert levels == {"secgroup-ingress-from-anywhere": "error", "secgroup-ssh-admin-cidrs": "warning"}
+    assert levels == {
+        "secgroup-ingress-from-anywhere": "error",
+        "secgroup-internet-ingress": "error",  # the group-level judgement of the same rule
+        "secgroup-ssh-admin-cidrs": "warning",
+    }
     for result in run["results"]:
         assert rules[result["ruleIndex"]] == result["ruleId"]
         assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].endswith("::ssh")
