@@ -19,6 +19,7 @@ from ccsec.infra.stackfile import StackFileError, available_stacks, load_stack_c
 from ccsec.mockrun import ProgramError
 from ccsec.policies.pack_config import PolicyConfigError, load_policy_config
 from ccsec.policies.sarif import to_sarif
+from ccsec.policies.waivers import WaiverFileError
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -48,8 +49,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             program,
             (Path(args.stacks_dir) if args.stacks_dir else None),
             _policy_config(args.policy_config),
+            waivers=Path(args.waivers) if args.waivers else None,
         )
-    except StackFileError as error:
+    except (StackFileError, WaiverFileError) as error:
         return _fail(str(error))
     except ConfigError as error:
         print(f"ccsec: stack '{args.stack}' config is invalid ({len(error.problems)} problems):", file=sys.stderr)
@@ -65,7 +67,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(plan_module.to_json(report), indent=2))
     elif args.format == "sarif":
         artifact = str(program) if program else "infra/__main__.py"
-        print(json.dumps(to_sarif(report.findings, artifact), indent=2))
+        print(json.dumps(to_sarif(report.findings, artifact, report.waived), indent=2))
     else:
         print(plan_module.to_text(report))
     return EXIT_FINDING if report.mandatory else EXIT_OK
@@ -192,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="policy config JSON, the same file `pulumi preview --policy-pack-config` takes "
         '(e.g. {"all": "advisory"}); merged over the stack\'s own allow-lists',
+    )
+    plan.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="reviewed waiver file (YAML/JSON; docs/waivers.md): matching violations are reported as waived; "
+        "an expired, malformed or unjustified waiver is itself a mandatory violation",
     )
     plan.add_argument(
         "--stacks-dir",

@@ -13,7 +13,7 @@ from pulumi.runtime import proto
 
 from . import pack
 from .controls import load_catalogue
-from .rules._meta import CONTROL_TAG
+from .rules._meta import ALIAS_TAG, CONTROL_TAG
 
 _LEVEL = {
     proto.ADVISORY: "advisory",
@@ -41,6 +41,7 @@ class PolicyMeta:
     remediation: str
     frameworks: tuple[dict[str, str], ...]
     config: dict[str, dict]
+    aliases: tuple[str, ...] = ()  # anchor check ids this policy supersedes (CKV_OPENSTACK_n, AVD-OPNSTK-nnnn)
 
 
 def analyzer_info() -> proto.AnalyzerInfo:
@@ -68,6 +69,7 @@ def pack_metadata() -> tuple[PolicyMeta, ...]:
                 remediation=p.remediation_steps,
                 frameworks=tuple(f.as_dict() for f in catalogue.framework_refs(control)),
                 config=schema,
+                aliases=tuple(t.removeprefix(ALIAS_TAG) for t in p.tags if t.startswith(ALIAS_TAG)),
             )
         )
     return tuple(out)

@@ -7,15 +7,20 @@ from pulumi_policy import Policy
 from . import (
     backups,
     floating_ips,
+    host_baseline,
     identity,
+    images,
     instances,
     keymanager,
     listeners,
     object_storage,
     providers,
     secgroups,
+    secrets_in_code,
     segmentation,
+    shares,
     volumes,
+    vpn,
 )
 
 MODULES = (
@@ -29,6 +34,11 @@ MODULES = (
     backups,
     identity,
     instances,
+    host_baseline,
     providers,
+    secrets_in_code,
+    images,
+    shares,
+    vpn,
 )
 ALL_POLICIES: list[Policy] = [p for m in MODULES for p in m.POLICIES]

@@ -27,6 +27,10 @@ ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
 StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
 
 CONTROL_TAG = "control:"
+ALIAS_TAG = "alias:"
+# Ids of public anchor checks a policy supersedes (e.g. CKV_OPENSTACK_4, AVD-OPNSTK-0001), by policy
+# name; also carried as "alias:<id>" tags so the Pulumi CLI and SARIF consumers see them.
+ALIASES: dict[str, tuple[str, ...]] = {}
 # Resource types each resource policy inspects (None = any type); lets the offline evaluator skip
 # sending resources no policy looks at. Filled by only_types() + resource_policy().
 RESOURCE_TYPES: dict[str, frozenset[str] | None] = {}
@@ -50,13 +54,13 @@ def framework_for(control_id: str) -> PolicyComplianceFramework:
     )
 
 
-def tags_for(control_id: str) -> list[str]:
-    """Machine-readable tags: control id, every framework reference, the essential."""
+def tags_for(control_id: str, aliases: tuple[str, ...] = ()) -> list[str]:
+    """Machine-readable tags: control id, every framework reference, the essential, anchor aliases."""
     catalogue = load_catalogue()
     c = catalogue.control(control_id)
     tags = [CONTROL_TAG + c.id, "essential:" + c.essential]
     tags += [f"pci-dss:{p}" for p in c.pci] + [f"iso27001:{i}" for i in c.iso]
-    return tags
+    return tags + [ALIAS_TAG + a for a in aliases]
 
 
 def _schema(config: dict[str, dict[str, Any]] | None) -> PolicyConfigSchema | None:
@@ -72,19 +76,25 @@ def resource_policy(
     remediation: str,
     validate: ResourceCheck,
     config: dict[str, dict[str, Any]] | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> ResourceValidationPolicy:
     """A per-resource policy with catalogue-derived compliance metadata."""
     RESOURCE_TYPES[name] = getattr(validate, "resource_types", None)
+    ALIASES[name] = tuple(aliases)
     return ResourceValidationPolicy(
         name=name,
         description=description,
         validate=validate,
-        **_compliance(control, severity, remediation, config),
+        **_compliance(control, severity, remediation, config, aliases),
     )
 
 
 def _compliance(
-    control: str, severity: Severity, remediation: str, config: dict[str, dict[str, Any]] | None
+    control: str,
+    severity: Severity,
+    remediation: str,
+    config: dict[str, dict[str, Any]] | None,
+    aliases: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The metadata every policy takes from the catalogue and its severity, resource or stack alike."""
     return {
@@ -92,7 +102,7 @@ def _compliance(
         "config_schema": _schema(config),
         "severity": severity,
         "framework": framework_for(control),
-        "tags": tags_for(control),
+        "tags": tags_for(control, tuple(aliases)),
         "remediation_steps": remediation,
     }
 
@@ -107,6 +117,7 @@ def stack_policy(
     validate: StackCheck,
     reads: tuple[str, ...] | None,
     config: dict[str, dict[str, Any]] | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> StackValidationPolicy:
     """A whole-stack policy with catalogue-derived compliance metadata.
 
@@ -114,11 +125,12 @@ def stack_policy(
     or dependencies (None = all types); the offline evaluator sends the policy only those.
     """
     STACK_READS[name] = frozenset(reads) if reads is not None else None
+    ALIASES[name] = tuple(aliases)
     return StackValidationPolicy(
         name=name,
         description=description,
         validate=validate,
-        **_compliance(control, severity, remediation, config),
+        **_compliance(control, severity, remediation, config, aliases),
     )
 
 
