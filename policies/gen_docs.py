@@ -46,7 +46,7 @@ def render() -> str:
         "Reviewed exceptions (PCI DSS compensating controls) are not policy config: they live in a waiver file "
         "passed to `ccsec plan --waivers FILE` next to `--policy-config`; see [waivers.md](waivers.md). "
         "The host-baseline check's design is in [host-baseline-policy.md](host-baseline-policy.md). "
-        "\"Covers anchor checks\" lists the public checks (Checkov `CKV_OPENSTACK_n`, Trivy `AVD-OPNSTK-nnnn`) "
+        '"Covers anchor checks" lists the public checks (Checkov `CKV_OPENSTACK_n`, Trivy `AVD-OPNSTK-nnnn`) '
         "a policy supersedes; they are also the policy's `alias:` tags.",
         "",
         "Control ids come from [`controls.yaml`](../controls.yaml), the one catalogue shared with the host tests.",
