@@ -59,9 +59,11 @@ def _foreign_errors() -> tuple[tuple[type[BaseException], Callable[[Exception, s
     from ccsec.backup.errors import BackupError
     from ccsec.policies.controls import CatalogueError
     from ccsec.policies.pack_config import PolicyConfigError
+    from ccsec.policies.waivers import WaiverFileError
 
     return (
         (PolicyConfigError, _plain),
+        (WaiverFileError, _plain),
         (CatalogueError, _plain),
         (BackupConfigError, _backup_config_error),
         (BackupError, _backup_error),

@@ -109,7 +109,7 @@ class OpenStackMocks(pulumi.runtime.Mocks):
         elif typ == "tls:index/privateKey:PrivateKey":
             private, public, pem = _openssh_keypair()
             state.update(privateKeyOpenssh=private, publicKeyOpenssh=public, privateKeyPem=pem)
-        elif typ == "tls:index/selfSignedCert:SelfSignedCert":
+        elif typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
             state["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
         elif typ == "random:index/randomPassword:RandomPassword":
             state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[: int(args.inputs.get("length", 32))]

@@ -1,13 +1,16 @@
 """`ccsec plan`: the program's resource inventory, offline, with secrets redacted.
 
 The JSON shape is a stable contract for pipelines (documented in README "ccsec plan output"):
-{"stack", "resources": [{"urn", "type", "name", "parent", "inputs"}], "violations": [], "outputs"}.
+{"stack", "resources": [{"urn", "type", "name", "parent", "inputs"}], "violations": [], "waived": [],
+"outputs"}. ``waived`` lists violations covered by a valid waiver (``--waivers``, docs/waivers.md),
+each with its ``waiver`` (entry, policy, resource, reason, ticket, expires, approver).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,10 @@ from ccsec.infra.config import ConfigError, StackConfig, decode_raw, parse_confi
 from ccsec.infra.policy_facts import pack_config_values
 from ccsec.infra.stackfile import RawStack, read_stack
 from ccsec.mockrun import MockRun, run_program
-from ccsec.policies.metadata import config_for, merge_config
-from ccsec.policies.offline import Violation, evaluate
+from ccsec.policies.metadata import config_for, merge_config, pack_metadata
+from ccsec.policies.offline import Violation, evaluate, root_stack_urn
 from ccsec.policies.resources import RegisteredResource
+from ccsec.policies.waivers import apply_waivers, read_waiver_file
 
 SECRET = "[secret]"
 DEFAULT_PROGRAM = Path(infra_package.__file__).resolve().parent  # the installed program, as Pulumi.yaml's main: infra/
@@ -49,6 +53,7 @@ class PlanReport:
     stack: str
     run: MockRun
     findings: list[Violation] = field(default_factory=list)
+    waived: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def violations(self) -> list[dict[str, Any]]:
@@ -122,11 +127,16 @@ def plan(
     stacks_dir: Path | None = None,
     policy_config: dict[str, Any] | None = None,
     preview: bool = False,
+    waivers: Path | None = None,
+    today: date | None = None,
 ) -> PlanReport:
     """Validate (our own program's config), run the program under the mock engine, evaluate the pack.
 
     ``preview=True`` runs the program as a first `pulumi preview` of a fresh stack (every id unknown).
+    With ``waivers`` (a reviewed waiver file), covered violations move to ``waived`` and the file's
+    own problems become violations; the file is read before the program runs (WaiverFileError).
     """
+    waiver_document = read_waiver_file(waivers) if waivers is not None else None
     raw = read_stack(stack, stacks_dir)
     if program is None:
         base = stack_policy_config(_typed(raw))  # raises ConfigError listing every problem
@@ -137,7 +147,16 @@ def plan(
             base = {}
     run = run_program(program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys, preview=preview)
     findings = evaluate(run.resources, merge_config(base, policy_config or {}))
-    return PlanReport(stack, run, findings)
+    if waivers is None:
+        return PlanReport(stack, run, findings)
+    result = apply_waivers(
+        findings,
+        waiver_document,
+        [m.name for m in pack_metadata()],
+        today or datetime.now(UTC).date(),
+        root_stack_urn(run.resources),
+    )
+    return PlanReport(stack, run, result.violations, result.waived)
 
 
 def to_json(report: PlanReport) -> dict[str, Any]:
@@ -151,6 +170,7 @@ def to_json(report: PlanReport) -> dict[str, Any]:
             for r in report.resources
         ],
         "violations": report.violations,
+        "waived": report.waived,
         "outputs": outputs,
     }
 
@@ -181,6 +201,14 @@ def to_text(report: PlanReport) -> str:
             shown = SECRET if key in report.run.secret_outputs else json.dumps(_normalise(report.run.outputs[key]))
             lines.append(f"  {key}: {shown}")
     lines.append(_violations_text(report.violations))
+    if report.waived:
+        lines.append(f"waived: {len(report.waived)} violation(s) (reviewed exceptions, not counted)")
+        for v in report.waived:
+            w = v["waiver"]
+            lines.append(
+                f"  [waived/{v['severity']}] {v['policy']} ({v['urn']}): ticket {w['ticket']}, approved by "
+                f"{w['approver']}, expires {w['expires']}: {w['reason']}"
+            )
     return "\n".join(lines)
 
 

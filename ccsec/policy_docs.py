@@ -31,6 +31,10 @@ def _config(meta: PolicyMeta) -> str:
     return ", ".join(f"`{k}`" for k in meta.config) or "—"
 
 
+def _aliases(meta: PolicyMeta) -> str:
+    return ", ".join(f"`{a}`" for a in meta.aliases) or "—"
+
+
 def render() -> str:
     metas = pack_metadata()
     lines = [
@@ -46,6 +50,12 @@ def render() -> str:
         "exit 1); medium and low are advisory. Any policy's level can be changed with "
         '`--policy-pack-config` (e.g. `{"all": "advisory"}` or '
         '`{"listener-hsts": {"enforcementLevel": "mandatory", "minHstsMaxAge": 63072000}}`).',
+        "",
+        "Reviewed exceptions (PCI DSS compensating controls) are not policy config: they live in a waiver file "
+        "passed to `ccsec plan --waivers FILE` next to `--policy-config`; see [waivers.md](waivers.md). "
+        "The host-baseline check's design is in [host-baseline-policy.md](host-baseline-policy.md). "
+        '"Covers anchor checks" lists the public checks (Checkov `CKV_OPENSTACK_n`, Trivy `AVD-OPNSTK-nnnn`) '
+        "a policy supersedes; they are also the policy's `alias:` tags.",
         "",
         "Control ids come from [`policies/controls.yaml`](../policies/controls.yaml), the one catalogue shared with "
         "the host tests.",
@@ -64,8 +74,7 @@ def render() -> str:
     for m in metas:
         lines.append(
             f'| <a id="{m.name}"></a>`{m.name}` | {m.control} | {m.severity} | {m.enforcement} | {m.kind} | '
-            f"{_frameworks(m)} | {_cell(m.description)} | {_cell(m.remediation)} | {_config(m)} | "
-            f"{', '.join(m.aliases) or '—'} |"
+            f"{_frameworks(m)} | {_cell(m.description)} | {_cell(m.remediation)} | {_config(m)} | {_aliases(m)} |"
         )
     lines.append("")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from ccsec.infra import roles as role_model
+from ccsec.infra.backend_pki import BackendCa, backend_certificate
 from ccsec.infra.config import RoleSpec, StackConfig
 from ccsec.infra.firewall import Firewall
 from ccsec.infra.network import NetworkZones
@@ -64,8 +65,10 @@ class Cluster(pulumi.ComponentResource):
         backup_env: pulumi.Output[dict[str, str]] | None = None,
         totp: pulumi.Output[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        backend_ca: BackendCa | None = None,
     ):
         super().__init__("ccaas:compute:Cluster", name, None, opts)
+        self.backend_ca = backend_ca
         child = pulumi.ResourceOptions(parent=self)
         self.server_group = openstack.compute.ServerGroup(
             f"{name}-group", name=f"{cfg.stack}-{spec.role}", policies="anti-affinity", region=cfg.region, opts=child
@@ -119,6 +122,9 @@ class Cluster(pulumi.ComponentResource):
             data = encrypted_volume(f"{hostname}-data", cfg, spec.data_volume_gb, f"{spec.role} data", self)
             # Nova exposes a virtio volume as /dev/disk/by-id/virtio-<first 20 chars of its id>.
             data_device = data.id.apply(lambda volume_id: f"/dev/disk/by-id/virtio-{volume_id[:20]}")
+        app_tls: tuple[pulumi.Output[str], pulumi.Output[str]] | tuple[str, str] = ("", "")
+        if spec.role == "app" and self.backend_ca is not None:  # TLS-06: the certificate the pool verifies
+            app_tls = backend_certificate(hostname, cfg, self.backend_ca, self)
         luks_key: pulumi.Output[str] = pulumi.Output.from_input("")
         if spec.role == "recordings":
             luks_key = random.RandomPassword(f"{hostname}-luks-key", length=64, special=False, opts=child).result
@@ -131,6 +137,7 @@ class Cluster(pulumi.ComponentResource):
                 backup_env if backup_env is not None else {},
                 totp if totp is not None else {},
                 data_device,
+                *app_tls,
             ).apply(
                 lambda values: nova_user_data(  # gzip + base64: cloud-init decompresses it (Nova caps 64 KiB)
                     render_user_data(
@@ -138,7 +145,13 @@ class Cluster(pulumi.ComponentResource):
                         spec.role,
                         hostname,
                         HostIdentity(values[0], values[1]),
-                        HostSecrets(luks_key=values[2], backup_env=dict(values[3]), totp=dict(values[4])),
+                        HostSecrets(
+                            luks_key=values[2],
+                            backup_env=dict(values[3]),
+                            totp=dict(values[4]),
+                            app_tls_cert=values[6],
+                            app_tls_key=values[7],
+                        ),
                         values[5],
                     )
                 )

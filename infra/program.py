@@ -6,6 +6,7 @@ import base64
 
 import pulumi
 
+from ccsec.infra.backend_pki import backend_ca
 from ccsec.infra.backup_store import BackupStore
 from ccsec.infra.compute import Cluster, Host
 from ccsec.infra.config import StackConfig
@@ -28,12 +29,15 @@ def build(cfg: StackConfig) -> dict[str, object]:
     firewall = Firewall(f"{cfg.stack}-fw", cfg)
     store = BackupStore(f"{cfg.stack}-backups", cfg)
     access = Access(f"{cfg.stack}-iam", cfg)
+    ca = backend_ca(cfg)
     clusters: dict[str, Cluster] = {}
     for spec in cfg.roles():
         env = access.backup_env(cfg, spec.role) if spec.role in BACKUP_ROLES else None
         totp = access.totp() if spec.role == "bastion" else None
-        clusters[spec.role] = Cluster(f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env, totp=totp)
-    termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts)
+        clusters[spec.role] = Cluster(
+            f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env, totp=totp, backend_ca=ca
+        )
+    termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts, ca.cert.cert_pem)
 
     hosts: list[Host] = [host for cluster in clusters.values() for host in cluster.hosts]
     known_hosts = pulumi.Output.all(*[pulumi.Output.all(h.name, h.ip, h.host_public_key) for h in hosts]).apply(

@@ -17,6 +17,14 @@ from ccsec.infra.network import NetworkZones
 from ccsec.infra.roles import HTTPS_PORT
 
 TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"]
+# KMS-01: Barbican's default ACL lets every project member read; the creator and Octavia (which adds
+# its service user to the secrets a listener uses) keep access.
+PRIVATE_SECRET = openstack.keymanager.SecretV1AclArgs(
+    read=openstack.keymanager.SecretV1AclReadArgs(project_access=False)
+)
+PRIVATE_CONTAINER = openstack.keymanager.ContainerV1AclArgs(
+    read=openstack.keymanager.ContainerV1AclReadArgs(project_access=False)
+)
 
 
 def _certificate(cfg: StackConfig, parent: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
@@ -49,6 +57,7 @@ class TlsTermination(pulumi.ComponentResource):
         zones: NetworkZones,
         firewall: Firewall,
         app_hosts: list[Host],
+        backend_ca_pem: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("ccaas:tls:Termination", name, None, opts)
@@ -60,6 +69,7 @@ class TlsTermination(pulumi.ComponentResource):
             secret_type="certificate",
             payload=cert_pem,
             payload_content_type="text/plain",
+            acl=PRIVATE_SECRET,
             region=cfg.region,
             opts=child,
         )
@@ -69,6 +79,7 @@ class TlsTermination(pulumi.ComponentResource):
             secret_type="private",
             payload=key_pem,
             payload_content_type="text/plain",
+            acl=PRIVATE_SECRET,
             region=cfg.region,
             opts=child,
         )
@@ -80,6 +91,7 @@ class TlsTermination(pulumi.ComponentResource):
                 openstack.keymanager.ContainerV1SecretRefArgs(name="certificate", secret_ref=cert_secret.secret_ref),
                 openstack.keymanager.ContainerV1SecretRefArgs(name="private_key", secret_ref=key_secret.secret_ref),
             ],
+            acl=PRIVATE_CONTAINER,
             region=cfg.region,
             opts=child,
         )
@@ -117,6 +129,16 @@ class TlsTermination(pulumi.ComponentResource):
             region=cfg.region,
             opts=child,
         )
+        backend_ca = openstack.keymanager.SecretV1(
+            f"{name}-backend-ca",
+            name=f"{cfg.stack}-backend-ca",
+            secret_type="certificate",
+            payload=pulumi.Output.secret(backend_ca_pem),
+            payload_content_type="text/plain",
+            acl=PRIVATE_SECRET,
+            region=cfg.region,
+            opts=child,
+        )
         pool = openstack.loadbalancer.Pool(
             f"{name}-pool",
             name=f"{cfg.stack}-app",
@@ -125,6 +147,7 @@ class TlsTermination(pulumi.ComponentResource):
             lb_method="LEAST_CONNECTIONS",
             tls_enabled=True,  # re-encrypt to the app hosts' nginx; no plain HTTP inside either
             tls_versions=TLS_VERSIONS,
+            ca_tls_container_ref=backend_ca.secret_ref,  # TLS-06: only certificates from the backend CA
             region=cfg.region,
             opts=child,
         )

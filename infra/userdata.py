@@ -30,6 +30,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BASELINE_MARKER = "# ccaas-baseline host baseline v1"
 DEVICE_RE = re.compile(r"^/dev/(disk/by-id/[A-Za-z0-9._-]{1,80}|vd[a-z])$")
+PEM_RE = re.compile(r"^-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]{1,40}-----$")
 OPENSSH_PRIVATE_RE = re.compile(
     r"^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$"
 )
@@ -54,6 +55,8 @@ class HostSecrets:
     luks_key: str = ""
     backup_env: dict[str, str] = field(default_factory=dict)
     totp: dict[str, str] = field(default_factory=dict)  # admin name -> hex TOTP seed (bastion only)
+    app_tls_cert: str = ""  # TLS-06 (app): certificate from the backend CA the load balancer verifies
+    app_tls_key: str = ""
 
 
 def _environment() -> jinja2.Environment:
@@ -118,6 +121,9 @@ def build_context(
     for name, seed in secrets.totp.items():
         if not re.fullmatch(r"[0-9a-f]{20,128}", seed) or validate.unix_user(name):
             raise TemplateValueError(f"totp.{name}: seeds are hex strings keyed by administrator name")
+    for name, pem in (("app_tls_cert", secrets.app_tls_cert), ("app_tls_key", secrets.app_tls_key)):
+        if pem and not PEM_RE.match(pem.strip()):
+            raise TemplateValueError(f"{name}: must be one PEM block")
     if secrets.luks_key and not re.fullmatch(r"[A-Za-z0-9]{32,512}", secrets.luks_key):
         raise TemplateValueError("luks_key: must be 32–512 alphanumeric characters")
     for key, value in secrets.backup_env.items():
@@ -155,6 +161,11 @@ def build_context(
         },
         "backup_agent": backup_agent,
         "luks_key": secrets.luks_key,
+        "app_tls": (
+            {"cert": secrets.app_tls_cert.strip(), "key": secrets.app_tls_key.strip()}
+            if "nginx" in spec.features and secrets.app_tls_cert and secrets.app_tls_key
+            else {}
+        ),
         "totp": dict(sorted(secrets.totp.items())) if "totp" in spec.features else {},
         "data_device": data_device,
         "ntp_servers": list(cfg.network.ntp_servers),
@@ -307,7 +318,15 @@ def render_user_data(
     parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
     if not text.startswith("#cloud-config\n") or not isinstance(parsed, dict):
         raise TemplateValueError(f"user-data for {hostname}: template did not produce a #cloud-config mapping")
-    return text
+    return with_digest(text, parsed)
+
+
+def with_digest(text: str, parsed: dict[str, Any]) -> str:
+    """Insert the integrity digest the instance-host-baseline policy recomputes, right after the marker line."""
+    from ccsec.policies.rules.host_baseline import DIGEST_PREFIX, baseline_digest  # the pack owns the algorithm
+
+    head, marker, rest = text.partition(BASELINE_MARKER + "\n")
+    return f"{head}{marker}{DIGEST_PREFIX}{baseline_digest(parsed)}\n{rest}"
 
 
 def delivery_bytes(text: str) -> bytes:

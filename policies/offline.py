@@ -27,6 +27,8 @@ from .controls import load_catalogue
 from .pack_config import configure_request, reconcile
 from .resources import RegisteredResource
 from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_READS
+from .rules.secrets_in_code import POLICY_NAME as SECRETNESS_POLICY
+from .rules.secrets_in_code import secret_paths, top_key
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 _ENFORCEMENT = {
@@ -107,7 +109,7 @@ def _provider_message(ref: str, by_urn: Mapping[str, RegisteredResource]) -> pro
     return proto.AnalyzerProviderResource(type=parts[-2] if len(parts) >= 2 else "", urn=urn, name=parts[-1])
 
 
-def _root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
+def root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
     """Where the engine files stack violations that name no resource of the stack."""
     for r in resources:
         if r.type == ROOT_STACK_TYPE:
@@ -149,6 +151,12 @@ class Evaluator:
             for p in self._policies
             if isinstance(p, StackValidationPolicy)
         ]
+        self._by_name = {
+            p.name: part[0]
+            for p, part in zip(
+                [p for p in self._policies if isinstance(p, StackValidationPolicy)], self._stack_parts, strict=True
+            )
+        }
 
     def _servicer(self, policies: list[Policy]) -> _PolicyAnalyzerServicer:
         servicer = pack.servicer(policies)
@@ -220,7 +228,7 @@ class Evaluator:
                 },
             )
         parts = [(self._full, None)] if self.exact else self._stack_parts
-        root = _root_stack_urn(resources)
+        root = root_stack_urn(resources)
         out: list[Violation] = []
         for servicer, reads in parts:
             chosen = [messages[r.urn] for r in resources if reads is None or r.type in reads]
@@ -229,9 +237,30 @@ class Evaluator:
                 out.append(self._violation(d, d.urn if d.urn in by_urn else root))
         return out
 
+    def _tell_secretness(self, resources: Sequence[RegisteredResource]) -> None:
+        """Give no-plaintext-secret-inputs what the engine knows and pulumi_policy hides: which inputs are secrets.
+
+        Only the secret-named inputs of each resource are listed (the map stays small); the user's own
+        config for that policy is kept, and the program under test has no way to reach it.
+        """
+        entry = self.config.get(SECRETNESS_POLICY)
+        if entry is None:
+            return
+        secret_map = {}
+        for r in resources:
+            keys = {top_key(p) for p in secret_paths(r.type, r.inputs)} & set(r.secret_inputs)
+            if keys:
+                secret_map[r.urn] = sorted(keys)
+        entry.properties.update(secretnessKnown=True, secretInputs=secret_map)
+        request = configure_request(self.config)
+        for servicer in (self._full, self._by_name.get(SECRETNESS_POLICY)):
+            if servicer is not None:
+                servicer.Configure(request, None)
+
     def evaluate(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
         """Analyze each resource, then AnalyzeStack; violations in engine order."""
         resources = list(resources)
+        self._tell_secretness(resources)
         return self.analyze_resources(resources) + self.analyze_stack(resources)
 
 

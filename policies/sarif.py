@@ -15,6 +15,7 @@ from typing import Any
 from . import pack
 from .metadata import PolicyMeta, pack_metadata
 from .offline import Violation
+from .waivers import WAIVER_RULES
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # GitHub code scanning ranks security results by this numeric score.
@@ -40,6 +41,7 @@ def _rule(meta: PolicyMeta) -> dict[str, Any]:
             "precision": "high",
             "control": meta.control,
             "kind": meta.kind,
+            "aliases": list(meta.aliases),
         },
     }
 
@@ -71,10 +73,45 @@ def _result(v: Violation, index: dict[str, int], artifact: str) -> dict[str, Any
     return result
 
 
-def to_sarif(violations: Iterable[Violation], artifact: str = "Pulumi.yaml") -> dict[str, Any]:
-    """A SARIF log with one run of the pack; ``artifact`` is the program file results point at."""
+def _waiver_rule(name: str) -> dict[str, Any]:
+    rule = WAIVER_RULES[name]
+    return {
+        "id": name,
+        "name": "".join(part.capitalize() for part in name.split("-")),
+        "shortDescription": {"text": rule["description"]},
+        "help": {"text": rule["remediation"]},
+        "defaultConfiguration": {"level": _level(rule["enforcement"])},
+        "properties": {"tags": ["security", "GOV-01"], "security-severity": SECURITY_SEVERITY[rule["severity"]]},
+    }
+
+
+def _suppressed(entry: dict[str, Any], index: dict[str, int], artifact: str) -> dict[str, Any]:
+    """A waived violation: the result as it would be, plus an accepted external suppression."""
+    fields = {k: entry[k] for k in ("policy", "urn", "severity", "enforcement", "message", "control")}
+    result = _result(Violation(**fields, frameworks=tuple(entry.get("frameworks", ()))), index, artifact)
+    w = entry["waiver"]
+    result["suppressions"] = [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": f"{w['reason']} (ticket {w['ticket']}, approved by {w['approver']}, "
+            f"expires {w['expires']})",
+            "properties": {k: w[k] for k in ("ticket", "approver", "expires", "resource", "entry")},
+        }
+    ]
+    return result
+
+
+def to_sarif(
+    violations: Iterable[Violation], artifact: str = "Pulumi.yaml", waived: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """A SARIF log with one run of the pack; ``artifact`` is the program file results point at.
+
+    ``waived`` (from ccsec plan --waivers) become results with an accepted external suppression.
+    """
     metas = pack_metadata()
     index = {m.name: i for i, m in enumerate(metas)}
+    index.update({name: len(metas) + i for i, name in enumerate(WAIVER_RULES)})
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -84,10 +121,11 @@ def to_sarif(violations: Iterable[Violation], artifact: str = "Pulumi.yaml") -> 
                     "driver": {
                         "name": pack.PACK_NAME,
                         "version": pack.pack_version(),
-                        "rules": [_rule(m) for m in metas],
+                        "rules": [_rule(m) for m in metas] + [_waiver_rule(n) for n in WAIVER_RULES],
                     }
                 },
-                "results": [_result(v, index, artifact) for v in violations],
+                "results": [_result(v, index, artifact) for v in violations]
+                + [_suppressed(w, index, artifact) for w in waived],
                 "columnKind": "unicodeCodePoints",
             }
         ],

@@ -36,6 +36,19 @@ def register(subparsers: argparse._SubParsersAction, parents: Parents) -> None:
         help="policy config JSON, the same file `pulumi preview --policy-pack-config` takes "
         '(e.g. {"all": "advisory"}); merged over the stack\'s own allow-lists',
     )
+    p.add_argument(
+        "--waivers",
+        metavar="FILE",
+        type=Path,
+        help="reviewed waiver file (YAML/JSON; docs/waivers.md): matching violations are reported as waived; "
+        "an expired, malformed or unjustified waiver is itself a mandatory violation",
+    )
+    p.add_argument(
+        "--preview",
+        action="store_true",
+        help="judge the program as a first `pulumi preview` of a fresh stack would: every id and computed "
+        "output unknown (verdicts must not depend on them)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -61,13 +74,20 @@ def run(args: argparse.Namespace) -> int:
     from ccsec.policies.sarif import to_sarif
 
     program = Path(args.program) if args.program else None
-    report = plan_module.plan(args.stack, program, args.stacks_dir, _policy_config(args.policy_config))
+    report = plan_module.plan(
+        args.stack,
+        program,
+        args.stacks_dir,
+        _policy_config(args.policy_config),
+        preview=args.preview,
+        waivers=args.waivers,
+    )
     sys.stderr.write(plan_module.program_output_text(report))  # the program's prints, apart from our stdout
     if args.format == "json":
         print(json.dumps(plan_module.to_json(report), indent=2))
     elif args.format == "sarif":
         artifact = str(program) if program else "infra/__main__.py"
-        print(json.dumps(to_sarif(report.findings, artifact), indent=2))
+        print(json.dumps(to_sarif(report.findings, artifact, report.waived), indent=2))
     else:
         print(plan_module.to_text(report))
     return EXIT_FINDING if report.mandatory else EXIT_OK

@@ -8,7 +8,9 @@ from . import (
     backups,
     exposure,
     floating_ips,
+    host_baseline,
     identity,
+    images,
     instances,
     keymanager,
     listeners,
@@ -18,8 +20,11 @@ from . import (
     rbac,
     routing,
     secgroups,
+    secrets_in_code,
     segmentation,
+    shares,
     volumes,
+    vpn,
 )
 
 MODULES = (
@@ -33,10 +38,15 @@ MODULES = (
     backups,
     identity,
     instances,
+    host_baseline,
     providers,
     exposure,
     ports,
     routing,
     rbac,
+    secrets_in_code,
+    images,
+    shares,
+    vpn,
 )
 ALL_POLICIES: list[Policy] = [p for m in MODULES for p in m.POLICIES]

@@ -28,8 +28,8 @@ StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
 
 CONTROL_TAG = "control:"
 ALIAS_TAG = "alias:"
-# Anchor check ids (CKV_OPENSTACK_n, AVD-OPNSTK-nnnn) each policy supersedes; also carried as "alias:" tags
-# so they reach GetAnalyzerInfo (and SARIF/docs) without a side channel.
+# Ids of public anchor checks a policy supersedes (e.g. CKV_OPENSTACK_4, AVD-OPNSTK-0001), by policy
+# name; also carried as "alias:<id>" tags so the Pulumi CLI and SARIF consumers see them.
 ALIASES: dict[str, tuple[str, ...]] = {}
 # Resource types each resource policy inspects (None = any type); lets the offline evaluator skip
 # sending resources no policy looks at. Filled by only_types() + resource_policy().
@@ -54,13 +54,13 @@ def framework_for(control_id: str) -> PolicyComplianceFramework:
     )
 
 
-def tags_for(control_id: str) -> list[str]:
-    """Machine-readable tags: control id, every framework reference, the essential."""
+def tags_for(control_id: str, aliases: tuple[str, ...] = ()) -> list[str]:
+    """Machine-readable tags: control id, every framework reference, the essential, anchor aliases."""
     catalogue = load_catalogue()
     c = catalogue.control(control_id)
     tags = [CONTROL_TAG + c.id, "essential:" + c.essential]
     tags += [f"pci-dss:{p}" for p in c.pci] + [f"iso27001:{i}" for i in c.iso]
-    return tags
+    return tags + [ALIAS_TAG + a for a in aliases]
 
 
 def _schema(config: dict[str, dict[str, Any]] | None) -> PolicyConfigSchema | None:
@@ -102,7 +102,7 @@ def _compliance(
         "config_schema": _schema(config),
         "severity": severity,
         "framework": framework_for(control),
-        "tags": tags_for(control) + [ALIAS_TAG + a for a in aliases],
+        "tags": tags_for(control, tuple(aliases)),
         "remediation_steps": remediation,
     }
 

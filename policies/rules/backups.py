@@ -21,9 +21,9 @@ def _schedule_problems(meta: Mapping[str, object], max_diff: int, max_full: int)
     diff, full = as_int(meta.get("backup_diff_minutes")), as_int(meta.get("backup_full_days"))
     problems = []
     if diff is None or not 0 < diff <= max_diff:
-        problems.append(f"backup_diff_minutes={meta.get('backup_diff_minutes')!r} (need 1..{max_diff})")
+        problems.append(f"metadata.backup_diff_minutes is not in 1..{max_diff}")
     if full is None or not 0 < full <= max_full:
-        problems.append(f"backup_full_days={meta.get('backup_full_days')!r} (need 1..{max_full})")
+        problems.append(f"metadata.backup_full_days is not in 1..{max_full}")
     return problems
 
 
@@ -42,7 +42,7 @@ def _backup_schedule(args: StackValidationArgs, report: ReportViolation) -> None
     for host in stateful_hosts:
         problems = _schedule_problems(_metadata(host), max_diff, max_full)
         if problems:
-            report(f"{host.name} ({_metadata(host).get('role')}): " + "; ".join(problems) + ".", host.urn)
+            report(f"{host.name}: " + "; ".join(problems) + ".", host.urn)
     has_store = any(r.resource_type == SWIFT_CONTAINER and is_backup_container(r.name, r.props) for r in resources)
     if stateful_hosts and not has_store:
         report("Stateful hosts exist but the stack declares no backup container.")

@@ -1,4 +1,4 @@
-"""TLS termination on Octavia listeners (TLS-01..05).
+"""TLS termination on Octavia listeners (TLS-01..05), re-encryption to members (TLS-06), health monitors (AVL-01).
 
 Public traffic is decrypted only at the load balancer (TERMINATED_HTTPS), with modern protocols and
 AEAD forward-secret ciphers, a Barbican-held certificate and HSTS. Plain HTTP on port 80 is tolerated
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._meta import only_types, resource_policy, stack_policy
-from ._props import L7_POLICY, LISTENER, as_int, get, seq, str_list
+from ._props import L7_POLICY, LISTENER, MONITOR, POOL, as_int, get, seq, str_list
 
 TERMINATED = "TERMINATED_HTTPS"
 GOOD_VERSIONS = ("TLSv1.2", "TLSv1.3")
@@ -30,7 +30,7 @@ def _terminated_https(args: ResourceValidationArgs, report: ReportViolation) -> 
     exempt = {as_int(p) for p in seq(args.get_config().get("exemptPorts"))}
     if proto == TERMINATED or (proto == "HTTP" and port == 80) or port in exempt:
         return
-    report(f"Listener {proto} on port {port} does not terminate TLS at the load balancer.")
+    report("protocol is not TERMINATED_HTTPS (nor HTTP on port 80, nor an exempt port).")
 
 
 @only_types(LISTENER)
@@ -42,7 +42,7 @@ def _tls_versions(args: ResourceValidationArgs, report: ReportViolation) -> None
     if not versions:
         report("tls_versions is not set; the Octavia default may include TLS 1.0/1.1.")
     elif bad:
-        report(f"tls_versions offers {bad}; only {list(GOOD_VERSIONS)} are allowed.")
+        report(f"tls_versions offers a version other than {' / '.join(GOOD_VERSIONS)}.")
 
 
 def weak_ciphers(cipher_string: str) -> list[str]:
@@ -68,7 +68,7 @@ def _tls_ciphers(args: ResourceValidationArgs, report: ReportViolation) -> None:
         return
     weak = weak_ciphers(ciphers)
     if weak:
-        report(f"tls_ciphers includes weak or non-forward-secret entries: {weak}.")
+        report(f"tls_ciphers includes {len(weak)} weak or non-forward-secret entr{'ies' if len(weak) > 1 else 'y'}.")
 
 
 @only_types(LISTENER)
@@ -84,7 +84,7 @@ def _hsts(args: ResourceValidationArgs, report: ReportViolation) -> None:
     minimum = as_int(args.get_config().get("minHstsMaxAge")) or ONE_YEAR
     max_age = as_int(get(args.props, "hstsMaxAge")) or 0
     if max_age < minimum:
-        report(f"hsts_max_age is {max_age}; use at least {minimum} seconds.")
+        report(f"hsts_max_age is below {minimum} seconds.")
     if get(args.props, "hstsIncludeSubdomains") is not True:
         report("hsts_include_subdomains is not true.")
 
@@ -108,6 +108,42 @@ def _http_redirect_only(args: StackValidationArgs, report: ReportViolation) -> N
             continue
         if not any(_redirects_to_https(p) for p in _redirect_policies(res, resources)):
             report(f"{res.name}: plain-HTTP listener without an L7 policy redirecting to https://.", res.urn)
+
+
+REENCRYPTED = ("HTTPS",)  # TLS passthrough: the client's own TLS reaches the member
+
+
+@only_types(POOL)
+def _pool_reencrypts(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if get(args.props, "protocol") in REENCRYPTED:
+        return
+    if get(args.props, "tlsEnabled") is not True:
+        report("tls_enabled is not true: the load balancer sends members plaintext.")
+        return
+    versions = str_list(get(args.props, "tlsVersions"))
+    if any(v not in GOOD_VERSIONS for v in versions):
+        report(f"tls_versions offers a version other than {' / '.join(GOOD_VERSIONS)} towards members.")
+
+
+@only_types(POOL)
+def _pool_verifies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if get(args.props, "tlsEnabled") is not True:
+        args.not_applicable("no re-encryption (judged by lb-pool-reencrypts)")
+    if not get(args.props, "caTlsContainerRef"):
+        report("ca_tls_container_ref is not set: the load balancer accepts any member certificate.")
+
+
+def _pool_monitors(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    monitored = {
+        d.urn
+        for m in resources
+        if m.resource_type == MONITOR
+        for d in [*m.dependencies, *([m.parent] if m.parent else [])]
+    }
+    for pool in resources:
+        if pool.resource_type == POOL and pool.urn not in monitored:
+            report(f"{pool.name}: pool has no health monitor (loadbalancer.Monitor with pool_id).", pool.urn)
 
 
 _TERMINATED_ONLY = "Applies to TERMINATED_HTTPS listeners."
@@ -185,5 +221,35 @@ POLICIES = [
         "redirect_prefix='https://<host>', listener_id=<http listener>.id), or remove the listener.",
         validate=_http_redirect_only,
         reads=(LISTENER, L7_POLICY),
+    ),
+    resource_policy(
+        "lb-pool-reencrypts",
+        control="TLS-06",
+        severity=Severity.HIGH,
+        description="Load-balancer pools re-encrypt to their members (tls_enabled=true with TLS 1.2/1.3 only) "
+        "or pass the client's TLS through (protocol HTTPS); no plaintext HTTP/TCP behind the load balancer.",
+        remediation="Set tls_enabled=True and tls_versions=['TLSv1.2', 'TLSv1.3'] on openstack.loadbalancer.Pool, "
+        "with the members serving HTTPS.",
+        validate=_pool_reencrypts,
+    ),
+    resource_policy(
+        "lb-pool-verifies-backend",
+        control="TLS-06",
+        severity=Severity.HIGH,
+        description="Re-encrypting pools verify the member certificate against a CA held in Barbican "
+        "(ca_tls_container_ref).",
+        remediation="Issue member certificates from a backend CA, store the CA certificate as a Barbican secret "
+        "and pass its secret_ref as ca_tls_container_ref.",
+        validate=_pool_verifies,
+    ),
+    stack_policy(
+        "lb-pool-health-monitor",
+        control="AVL-01",
+        severity=Severity.MEDIUM,
+        description="Every load-balancer pool has a health monitor, so a failed member leaves the rotation.",
+        remediation="Add openstack.loadbalancer.Monitor(pool_id=pool.id, type='TLS-HELLO' or 'HTTPS', delay, "
+        "timeout, max_retries).",
+        validate=_pool_monitors,
+        reads=(POOL, MONITOR),
     ),
 ]

@@ -1,4 +1,8 @@
-"""Swift containers: private, no listings, no signing keys in code, versioned backups (STO-02/03, BKP-02/03)."""
+"""Swift containers: private, no listings, no signing keys in code, versioned backups (STO-02..04, BKP-02/03).
+
+ACLs are parsed with _swift_acl.parse_acl, which follows Swift's own normalisation (see there for the
+facts): ``.ref:*``, ``.referrer : *``, ``*.example.com`` and spaces mean what Swift makes of them.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,78 @@ from collections.abc import Mapping
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._meta import only_types, resource_policy, stack_policy
-from ._props import SWIFT_ACCOUNT, SWIFT_CONTAINER, TEMP_URL, get
+from ._props import SWIFT_ACCOUNT, SWIFT_CONTAINER, TEMP_URL, get, str_list
+from ._swift_acl import grant_scope, parse_acl
 
 _TEMP_URL_KEY = re.compile(r"^(x-(account|container)-meta-)?temp[-_]?url[-_]?key([-_]?2)?$", re.IGNORECASE)
 
 
 def acl_entries(acl: object) -> list[str]:
-    """Swift ACL string ".r:*,.rlistings" -> [".r:*", ".rlistings"]."""
+    """Swift ACL string ".r:*,.rlistings" -> [".r:*", ".rlistings"] (kept for callers; see parse_acl)."""
     return [e.strip() for e in acl.split(",") if e.strip()] if isinstance(acl, str) else []
+
+
+WORLD_GRANTS = ("*", "*:*")
 
 
 @only_types(SWIFT_CONTAINER)
 def _no_public_read(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    public = [e for e in acl_entries(get(args.props, "containerRead")) if e.startswith(".r:")]
-    if public:
-        report(f"container_read grants referrer (public) access: {public}.")
-    if any(e in ("*", "*:*") for e in acl_entries(get(args.props, "containerWrite"))):
+    read = parse_acl(get(args.props, "containerRead"), "X-Container-Read")
+    if read.public:
+        report("container_read grants referrer access, which any anonymous client gets by sending a Referer.")
+    if any(g in WORLD_GRANTS or g.startswith("*:") for g in read.groups):
+        report("container_read grants every authenticated user of every project ('*', '*:*' or '*:<user>').")
+    write = parse_acl(get(args.props, "containerWrite"), "X-Container-Write")
+    if write.referrers or any(g in WORLD_GRANTS or g.startswith("*:") for g in write.groups):
         report("container_write grants write access to everyone.")
+    for key, acl in (("containerRead", read), ("containerWrite", write)):
+        for error in acl.errors:
+            report(f"{key}: {error} (Swift refuses the header; fix it rather than rely on the refusal).")
 
 
 @only_types(SWIFT_CONTAINER)
 def _no_listings(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if ".rlistings" in acl_entries(get(args.props, "containerRead")):
+    if parse_acl(get(args.props, "containerRead")).listings:
         report("container_read contains .rlistings (anonymous listing of object names).")
+
+
+def _foreign(group: str, allowed: list[str]) -> bool:
+    scope = grant_scope(group)
+    if scope is None:  # a bare name: a tempauth account or group, i.e. another account
+        return not group.startswith(".") and group not in allowed
+    project, _user = scope
+    return project == "*" or project not in allowed
+
+
+@only_types(SWIFT_CONTAINER)
+def _no_cross_project(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = str_list(args.get_config().get("allowedAclProjects"))
+    groups = parse_acl(get(args.props, "containerRead")).groups
+    for i, group in enumerate(g for g in groups if g != ".rlistings"):
+        if _foreign(group, allowed):
+            report(f"container_read grant {i} names a project outside allowedAclProjects.")
+
+
+@only_types(SWIFT_CONTAINER)
+def _no_write_acl(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = str_list(args.get_config().get("allowedWriteGrantees"))
+    acl = parse_acl(get(args.props, "containerWrite"), "X-Container-Write")
+    extra = [g for g in acl.groups if g not in allowed] + acl.referrers
+    if extra:
+        report(f"container_write grants write access to {len(extra)} grantee(s) outside allowedWriteGrantees.")
+
+
+@only_types(SWIFT_CONTAINER)
+def _no_foreign_sync(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    target = get(args.props, "containerSyncTo")
+    if not target:
+        return
+    allowed = str_list(args.get_config().get("allowedSyncTargets"))
+    text = str(target).strip()
+    if text.lower().startswith("http://"):
+        report("container_sync_to uses http://: objects would cross the network in clear.")
+    if not any(text == a or text.startswith(a.rstrip("/") + "/") for a in allowed):
+        report("container_sync_to replicates the container to a cluster outside allowedSyncTargets.")
 
 
 def _temp_url_keys(metadata: object) -> list[str]:
@@ -45,7 +98,7 @@ def _no_temp_url_key(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     keys = _temp_url_keys(get(args.props, "metadata"))
     if keys:
-        report(f"metadata sets temp-URL signing keys {keys} from code.")
+        report(f"metadata.{keys[0]} sets a temp-URL signing key from code.")
 
 
 def is_backup_container(res_name: str, props: Mapping[str, object]) -> bool:
@@ -78,7 +131,7 @@ def _offsite_copy(args: StackValidationArgs, report: ReportViolation) -> None:
     regions = {get(r.props, "region") for r in backups if get(r.props, "region")}
     offsite_named = len(backups) > 1 and any("offsite" in str(get(r.props, "name") or r.name).lower() for r in backups)
     if not (synced or len(regions) > 1 or offsite_named):
-        report(f"Backup containers {[r.name for r in backups]} have no off-site copy.", backups[0].urn)
+        report(f"Backup containers ({len(backups)}) have no off-site copy.", backups[0].urn)
 
 
 POLICIES = [
@@ -86,8 +139,10 @@ POLICIES = [
         "swift-no-public-read",
         control="STO-02",
         severity=Severity.CRITICAL,
-        description="Swift containers grant no public read (.r:*, any referrer ACL) and no world write.",
-        remediation="Remove .r:* / .r:<referrer> from container_read and '*' from container_write; share "
+        description="Swift containers grant no public read (any positive referrer in any spelling Swift "
+        "accepts: .r/.ref/.referer/.referrer, spaces, *.domain), no read to '*'/'*:*'/'*:<user>', no world "
+        "write, and carry no ACL Swift would refuse.",
+        remediation="Remove referrer items and wildcard grants from container_read and container_write; share "
         "objects through authenticated access or short-lived temp URLs generated at run time.",
         validate=_no_public_read,
     ),
@@ -98,6 +153,58 @@ POLICIES = [
         description="Swift containers do not allow anonymous listings (.rlistings).",
         remediation="Remove .rlistings from container_read.",
         validate=_no_listings,
+    ),
+    resource_policy(
+        "swift-acl-no-cross-project",
+        control="STO-02",
+        severity=Severity.HIGH,
+        description="container_read grants only projects listed in allowedAclProjects (keystoneauth "
+        "'<project>:<user>'); '*:<user>' and bare account names are foreign.",
+        remediation="Remove the grant, or list the project in allowedAclProjects after review.",
+        validate=_no_cross_project,
+        config={
+            "allowedAclProjects": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Project ids/names container_read may name.",
+            }
+        },
+    ),
+    resource_policy(
+        "swift-no-write-acl",
+        control="STO-02",
+        severity=Severity.HIGH,
+        description="container_write is empty (only the project's own credentials write), unless the grantee "
+        "is listed in allowedWriteGrantees.",
+        remediation="Remove container_write; writers use the project's own restricted application credentials.",
+        validate=_no_write_acl,
+        config={
+            "allowedWriteGrantees": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Exact '<project>:<user>' grants container_write may carry.",
+            }
+        },
+    ),
+    resource_policy(
+        "swift-no-foreign-sync",
+        control="STO-04",
+        severity=Severity.HIGH,
+        description="container_sync_to (X-Container-Sync-To) replicates only to an approved target "
+        "(allowedSyncTargets, e.g. '//realm/cluster'), never over http://.",
+        remediation="Remove container_sync_to, or add the target cluster to allowedSyncTargets after review; "
+        "set the sync key out of band, not in code.",
+        validate=_no_foreign_sync,
+        config={
+            "allowedSyncTargets": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Approved sync destinations: '//realm/cluster' prefixes or full URLs.",
+            }
+        },
     ),
     resource_policy(
         "swift-no-temp-url-key",

@@ -1,11 +1,15 @@
-"""Private cloud only: no resource or provider from a public-cloud package (PRV-01)."""
+"""Private cloud only (PRV-01); the OpenStack provider talks verified TLS with no credential in code (SEC-02)."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from ._meta import stack_policy
-from ._props import str_list
+from ._meta import only_types, resource_policy, stack_policy
+from ._props import OPENSTACK_PROVIDER, get, has, str_list
+
+# Provider inputs that carry a credential: they are persisted with the provider's state, and a
+# literal in code is a password in the repository. clouds.yaml (cloud=) or OS_* variables keep them out.
+CREDENTIAL_INPUTS = ("password", "token", "applicationCredentialSecret")
 
 DENIED_PACKAGES = [
     "aws",
@@ -50,7 +54,39 @@ def _private_cloud_only(args: StackValidationArgs, report: ReportViolation) -> N
             report(f"{res.resource_type} ({res.name}) comes from the public-cloud package '{pkg}'.", res.urn)
 
 
+def _truthy(value: object) -> bool:
+    """The SDK sends booleans of a provider as JSON strings ("true")."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"))
+
+
+@only_types(OPENSTACK_PROVIDER)
+def _provider_transport(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _truthy(get(args.props, "insecure")):
+        report("insecure is true: the provider does not verify the cloud's TLS certificate.")
+    for key in ("authUrl", "endpointOverrides"):
+        value = get(args.props, key)
+        texts = [value] if isinstance(value, str) else [str(v) for v in getattr(value, "values", list)()]
+        if any(t.strip().lower().startswith("http://") for t in texts):
+            report(f"{key} uses http://: credentials and tokens would cross the network in clear.")
+    for key in CREDENTIAL_INPUTS:
+        if has(args.props, key) and get(args.props, key):
+            report(f"{key} is set in the provider config; use clouds.yaml (cloud=) or OS_* environment variables.")
+    if "PRIVATE KEY" in str(get(args.props, "key") or ""):
+        report("key holds a client private key inline; point it at a root-only file instead.")
+
+
 POLICIES = [
+    resource_policy(
+        "provider-secure-transport",
+        control="SEC-02",
+        severity=Severity.CRITICAL,
+        description="An explicit OpenStack provider verifies TLS (insecure not true), reaches Keystone over "
+        "https:// and carries no password, token, application-credential secret or client key in its inputs.",
+        remediation="Drop insecure (pass cacert_file for a private CA), use an https:// auth_url, and select "
+        "credentials with cloud='<name>' from clouds.yaml or OS_* variables instead of password=/token=.",
+        validate=_provider_transport,
+        aliases=("CKV_OPENSTACK_1",),
+    ),
     stack_policy(
         "private-cloud-only",
         control="PRV-01",

