@@ -20,8 +20,14 @@ setup: $(VENV)/.installed  ## create .venv and install the project with dev tool
 system-deps:  ## install the Debian packages the lab and backup tests need (root, idempotent)
 	scripts/system-deps.sh
 
+# Two runs: the fast suites in parallel (2 workers), then the suites that boot VMs or start Swift serially,
+# so the lab's session-scoped fixtures boot each role once per run (xdist would boot them once per worker).
+FAST_TESTS := tests/unit tests/policies tests/dist
+SLOW_TESTS := tests/backup tests/lab
+
 test: setup system-deps  ## install everything, then run the whole test suite
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 $(FAST_TESTS)
+	$(PY) -m pytest $(SLOW_TESTS)
 
 lint: setup  ## ruff lint + format check
 	$(VENV)/bin/ruff check .

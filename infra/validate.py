@@ -158,6 +158,18 @@ class _Text(str):
             raise InvalidValue(f"{path}: {message}")
         return cls(value)
 
+    @classmethod
+    def _address_string(cls, value: object) -> str | None:
+        """What every address-like type refuses first: a scope id, any refused character, IPv6."""
+        if isinstance(value, str) and "%" in value:
+            return SCOPE_ID_MESSAGE
+        problem = cls._string(value)
+        if problem:
+            return problem
+        if isinstance(value, str) and ":" in value:
+            return IPV6_MESSAGE
+        return None
+
     @staticmethod
     def _string(value: object) -> str | None:
         if not isinstance(value, str):
@@ -187,13 +199,9 @@ class HostName(_Text):
 
     @classmethod
     def check(cls, value: object) -> str | None:
-        if isinstance(value, str) and "%" in value:
-            return SCOPE_ID_MESSAGE
-        problem = cls._string(value)
+        problem = cls._address_string(value)
         if problem:
             return problem
-        if ":" in value:
-            return IPV6_MESSAGE
         if not HOSTNAME_RE.match(value) or value.rsplit(".", 1)[-1].isdigit():
             return "must be a lower-case DNS name such as 'cc.example.com'"
         return None
@@ -206,13 +214,9 @@ class IPAddress(_Text):
 
     @classmethod
     def check(cls, value: object) -> str | None:
-        if isinstance(value, str) and "%" in value:
-            return SCOPE_ID_MESSAGE
-        problem = cls._string(value)
+        problem = cls._address_string(value)
         if problem:
             return problem
-        if ":" in value:
-            return IPV6_MESSAGE
         if not IPV4_RE.match(value):
             return "must be an IPv4 address such as '10.20.250.53'"
         try:
@@ -229,13 +233,9 @@ class Host(_Text):
 
     @classmethod
     def check(cls, value: object) -> str | None:
-        if isinstance(value, str) and "%" in value:
-            return SCOPE_ID_MESSAGE
-        problem = cls._string(value)
+        problem = cls._address_string(value)
         if problem:
             return problem
-        if ":" in value:
-            return IPV6_MESSAGE
         if IPV4_RE.match(value):
             return IPAddress.check(value)
         if HostName.check(value) is None:
@@ -250,13 +250,9 @@ class Cidr(_Text):
 
     @classmethod
     def check(cls, value: object) -> str | None:
-        if isinstance(value, str) and "%" in value:
-            return SCOPE_ID_MESSAGE
-        problem = cls._string(value)
+        problem = cls._address_string(value)
         if problem:
             return problem
-        if ":" in value:
-            return IPV6_MESSAGE
         address, slash, prefix = value.partition("/")
         if not slash or IPV4_RE.match(address) is None or not re.fullmatch(r"[0-9]{1,2}", prefix):
             return "must be an IPv4 CIDR such as '10.20.10.0/24'"

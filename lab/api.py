@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
-from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES
+from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES, MODEL
 from ccsec.infra.validate import PosixUser, SafePath
 from ccsec.lab import backup_target, image, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # the Swift all-in-one is a test bed, not product code: impor
 
 DEFAULT_ADMIN = "ccadmin"
 SSH_HOST = "127.0.0.1"
-HTTPS_ROLES = ("app",)
+# Roles the load balancer sends HTTPS to: their VM gets a second NIC in the edge zone, as behind Octavia.
+HTTPS_ROLES = tuple(r.name for r in MODEL if any(f.peer == "lb" for f in r.ingress))
 MEMORY_MB = {"db": 1536}
 DEFAULT_MEMORY_MB = 1024
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")

@@ -8,6 +8,7 @@ import sys
 
 from ccsec.commands import Parents
 from ccsec.errors import EXIT_OK, CcsecError
+from ccsec.infra.roles import BACKUP_ROLES
 
 
 def _progress(message: str) -> None:
@@ -99,7 +100,7 @@ def run_backup(args: argparse.Namespace) -> int:
     if lab is None or not all(h.running for h in lab.hosts):
         raise CcsecError("no lab is running: start one with `ccsec lab up --roles db,recordings`")
     backup_lab(lab, args.seed, _progress)
-    print(f"lab backup: {sum(h.role in ('db', 'recordings') for h in lab.hosts)} host(s) backed up")
+    print(f"lab backup: {sum(h.role in BACKUP_ROLES for h in lab.hosts)} host(s) backed up")
     return EXIT_OK
 
 
