@@ -56,7 +56,8 @@ class HostState:
         if self.role not in ROLES:
             found.append(f"{where}.role: must be one of {', '.join(ROLES)}")
         check(Host, self.ssh_host, "ssh_host")
-        check(Port, self.ssh_port, "ssh_port")
+        if not (self.ssh_port == 0 and self.pid == 0):  # 0/0: recorded before its VM started (no port yet)
+            check(Port, self.ssh_port, "ssh_port")
         check(PosixUser, self.user, "user")
         for key in ("identity_file", "known_hosts_file", "vm_dir"):
             check(SafePath, getattr(self, key), key)
@@ -104,7 +105,7 @@ class LabState:
         if len(set(names)) != len(names):
             problems.append(f"{source}: hosts: names must be unique")
         if problems:
-            raise LabStateError(f"{source} is invalid ({len(problems)} problems)", problems)
+            raise LabStateError(f"{source} is invalid ({len(problems)} problem{'s' if len(problems) > 1 else ''})", problems)
 
     def to_json(self) -> str:
         """Serialise (no private key material is stored in the state file itself)."""
@@ -157,6 +158,8 @@ def ssh_config_text(state: LabState, control_dir: Path | None = None) -> str:
     multiplex = f"  ControlMaster auto\n  ControlPath {control}/cm-%C\n  ControlPersist 300\n" if control else ""
     blocks = []
     for h in state.hosts:
+        if h.ssh_port == 0:  # not started yet: nothing to reach
+            continue
         blocks.append(
             f"Host {h.name}\n"
             f"  HostName {h.ssh_host}\n"

@@ -463,3 +463,19 @@ def test_the_lab_ssh_config_pins_every_host(tmp_path: Path) -> None:
         assert (options["stricthostkeychecking"], options["hostname"]) == ("true", "127.0.0.1")
         assert all(options.get(o, "none") in ("none", "no") for o in INJECTED)
     assert check_suite_options("ssh://lab-app-1,ssh://lab-db-1", None, str(config))
+
+
+def test_a_host_recorded_before_its_vm_started_is_valid_but_not_reachable() -> None:
+    """`lab up` saves the state as each VM starts: the others have no port yet (0) and no pid (0)."""
+    waiting = _lab_host(name="lab-db-1", role="db", ssh_port=0, pid=0)
+    state = LabState(stack="lab", accel="tcg", base_image="/b", userdata_source="t", hosts=[_lab_host(), waiting])
+    assert LabState.from_json(state.to_json()).hosts[1].ssh_port == 0
+    text = ssh_config_text(state, Path("/tmp/cm"))
+    assert "Host lab-app-1\n" in text and "lab-db-1" not in text and "Port 0" not in text
+    running_without_port = _lab_host(ssh_port=0, pid=4242)
+    with pytest.raises(LabStateError, match=r"hosts\[0\]\.ssh_port"):
+        LabState.from_json(
+            LabState(
+                stack="lab", accel="tcg", base_image="/b", userdata_source="t", hosts=[running_without_port]
+            ).to_json()
+        )
