@@ -105,7 +105,8 @@ class LabState:
         if len(set(names)) != len(names):
             problems.append(f"{source}: hosts: names must be unique")
         if problems:
-            raise LabStateError(f"{source} is invalid ({len(problems)} problem{'s' if len(problems) > 1 else ''})", problems)
+            count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+            raise LabStateError(f"{source} is invalid ({count})", problems)
 
     def to_json(self) -> str:
         """Serialise (no private key material is stored in the state file itself)."""
