@@ -135,8 +135,8 @@ def refused_character(text: str) -> str | None:
     return None
 
 
-class _Text(str):
-    """Base of the string types: ``cls(value)`` validates; ``cls.parse(value, path)`` prefixes the key path."""
+class _Validated:
+    """Base of every validated type: ``cls(value)`` validates; ``cls.parse(value, path)`` prefixes the key path."""
 
     KIND = "value"
 
@@ -157,6 +157,10 @@ class _Text(str):
         if message:
             raise InvalidValue(f"{path}: {message}")
         return cls(value)
+
+
+class _Text(_Validated, str):
+    """Base of the string types."""
 
     @classmethod
     def _address_string(cls, value: object) -> str | None:
@@ -267,7 +271,7 @@ class Cidr(_Text):
         return ipaddress.IPv4Network(str(self))
 
 
-class Port(int):
+class Port(_Validated, int):
     """A TCP/UDP port 1-65535: an int, never a bool or a numeric string."""
 
     KIND = "port"
@@ -279,19 +283,6 @@ class Port(int):
         if not 1 <= value <= 65535:
             return "must be between 1 and 65535"
         return None
-
-    def __new__(cls, value: object) -> Self:
-        message = cls.check(value)
-        if message:
-            raise InvalidValue(message)
-        return super().__new__(cls, value)
-
-    @classmethod
-    def parse(cls, value: object, path: str) -> Self:
-        message = cls.check(value)
-        if message:
-            raise InvalidValue(f"{path}: {message}")
-        return cls(value)
 
 
 class PosixUser(_Text):
