@@ -14,7 +14,7 @@ The rule (:func:`check_suite_options`), applied by ``tests/hosts/conftest.py``:
    proves the state of a *remote* host reached over a pinned channel; ``local`` would check the machine
    running pytest — e.g. the drift runner — and report it as a host; a self-check on a host uses
    ``ssh`` to itself with its pinned key);
-2. ``--ssh-extra-args`` is refused (``-o StrictHostKeyChecking=no`` would override the config);
+2. ``--ssh-extra-args`` is refused (an extra ``-o`` option could turn host-key checking off and override the config);
 3. ``--ssh-config`` is given, and OpenSSH's own reading of it (``ssh -G -F FILE <host>``) for every host
    and every ``ProxyJump`` hop says ``stricthostkeychecking true`` (``yes``), names
    ``userknownhostsfile`` files that all exist (not ``/dev/null``), and sets no ``proxycommand``,
