@@ -26,7 +26,7 @@ from . import pack
 from .controls import load_catalogue
 from .pack_config import configure_request, reconcile
 from .resources import RegisteredResource
-from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_READS
+from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS
 from .rules.secrets_in_code import POLICY_NAME as SECRETNESS_POLICY
 from .rules.secrets_in_code import secret_paths, top_key
 
@@ -147,7 +147,7 @@ class Evaluator:
         }
         self._by_type: dict[str, _PolicyAnalyzerServicer | None] = {}
         self._stack_parts = [
-            (self._servicer([p]), STACK_READS.get(p.name))
+            (self._servicer([p]), STACK_READS.get(p.name), STACK_FOLLOWS.get(p.name, ()))
             for p in self._policies
             if isinstance(p, StackValidationPolicy)
         ]
@@ -227,11 +227,11 @@ class Evaluator:
                     k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
                 },
             )
-        parts = [(self._full, None)] if self.exact else self._stack_parts
+        parts = [(self._full, None, ())] if self.exact else self._stack_parts
         root = root_stack_urn(resources)
         out: list[Violation] = []
-        for servicer, reads in parts:
-            chosen = [messages[r.urn] for r in resources if reads is None or r.type in reads]
+        for servicer, reads, follows in parts:
+            chosen = [messages[urn] for urn in _sent_for(resources, reads, follows)]
             response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=chosen), None)
             for d in response.diagnostics:
                 out.append(self._violation(d, d.urn if d.urn in by_urn else root))
@@ -262,6 +262,25 @@ class Evaluator:
         resources = list(resources)
         self._tell_secretness(resources)
         return self.analyze_resources(resources) + self.analyze_stack(resources)
+
+
+def _sent_for(
+    resources: Sequence[RegisteredResource], reads: frozenset[str] | None, follows: tuple[str, ...]
+) -> list[str]:
+    """URNs a stack policy is sent: the types it reads, plus the sources of the inputs it follows.
+
+    The engine sends a stack policy every resource; sending fewer is safe only if every resource the
+    check looks at goes along, so the resources a followed input was computed from are sent whatever
+    their type (a StackReference feeding user-data must be seen to be refused).
+    """
+    if reads is None:
+        return [r.urn for r in resources]
+    picked = {r.urn for r in resources if r.type in reads}
+    for r in resources:
+        if r.type in reads:
+            for prop in follows:
+                picked.update(r.property_dependencies.get(prop, ()))
+    return [r.urn for r in resources if r.urn in picked]
 
 
 def _control_of(info: proto.PolicyInfo) -> str:

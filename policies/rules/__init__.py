@@ -8,6 +8,7 @@ from . import (
     backups,
     exposure,
     floating_ips,
+    fwaas,
     host_baseline,
     identity,
     images,
@@ -29,6 +30,7 @@ from . import (
 
 MODULES = (
     secgroups,
+    fwaas,
     segmentation,
     floating_ips,
     listeners,

@@ -36,6 +36,9 @@ ALIASES: dict[str, tuple[str, ...]] = {}
 RESOURCE_TYPES: dict[str, frozenset[str] | None] = {}
 # Resource types each stack policy reads (None = all); declared with stack_policy(reads=...).
 STACK_READS: dict[str, frozenset[str] | None] = {}
+# Inputs whose sources (the resources their value was computed from) a stack policy also reads, whatever
+# their type; declared with stack_policy(follows=...).
+STACK_FOLLOWS: dict[str, tuple[str, ...]] = {}
 MANDATORY_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 
 
@@ -116,15 +119,19 @@ def stack_policy(
     remediation: str,
     validate: StackCheck,
     reads: tuple[str, ...] | None,
+    follows: tuple[str, ...] = (),
     config: dict[str, dict[str, Any]] | None = None,
     aliases: tuple[str, ...] = (),
 ) -> StackValidationPolicy:
     """A whole-stack policy with catalogue-derived compliance metadata.
 
     ``reads`` lists every resource type the check looks at, including those reached through parent
-    or dependencies (None = all types); the offline evaluator sends the policy only those.
+    or dependencies (None = all types); the offline evaluator sends the policy only those. ``follows``
+    names inputs of those resources whose sources the check reads whatever their type (property
+    dependencies); the evaluator sends those sources too.
     """
     STACK_READS[name] = frozenset(reads) if reads is not None else None
+    STACK_FOLLOWS[name] = tuple(follows)
     ALIASES[name] = tuple(aliases)
     return StackValidationPolicy(
         name=name,

@@ -45,6 +45,7 @@ IKE_POLICY = "openstack:vpnaas/ikePolicy:IkePolicy"
 IPSEC_POLICY = "openstack:vpnaas/ipSecPolicy:IpSecPolicy"
 IMAGE = "openstack:images/image:Image"
 SHARE_ACCESS = "openstack:sharedfilesystem/shareAccess:ShareAccess"
+FW_RULE = "openstack:firewall/ruleV2:RuleV2"
 
 ROLE_TAG = "ccaas-role"
 ROLES = ("lb", "bastion", "app", "db", "recordings", "payment")

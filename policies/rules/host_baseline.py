@@ -32,10 +32,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from ._meta import only_types, resource_policy
-from ._props import INSTANCE, get, seq, user_data_text
+from ._meta import only_types, resource_policy, stack_policy
+from ._props import INSTANCE, get, is_unknown, raw_get, seq, user_data_text
+from ._topology import refs
 
 BASELINE_MARKER = "# ccaas-baseline host baseline v1"
 DIGEST_PREFIX = "# ccaas-baseline digest sha256:"
@@ -244,9 +245,58 @@ def _input_drops(text: str) -> bool:
 
 @only_types(INSTANCE)
 def _host_baseline(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if is_unknown(raw_get(args.props, "userData")):
+        # A first preview: the text embeds host keys and credentials not generated yet. `pulumi up` runs this
+        # policy again on the resolved text before the instance is created; the stack policies below judge
+        # what a preview can prove (where the text comes from) and say what is deferred.
+        args.not_applicable("userData is unknown at preview (judged at update, before the instance is created)")
     found = list(dict.fromkeys(problems(get(args.props, "userData"))))
     if found:
         report("; ".join(found) + ".")
+
+
+# What the rendered baseline may be computed from while it is unknown: generated key material, credentials
+# and this stack's volume ids (the data-volume device). Anything else (a StackReference, another instance's
+# output, a command's stdout) would make the text come from outside the renderer.
+USER_DATA_SOURCES = frozenset(
+    {
+        "tls:index/privateKey:PrivateKey",
+        "tls:index/locallySignedCert:LocallySignedCert",
+        "tls:index/selfSignedCert:SelfSignedCert",
+        "random:index/randomId:RandomId",
+        "random:index/randomPassword:RandomPassword",
+        "openstack:identity/applicationCredential:ApplicationCredential",
+        "openstack:blockstorage/volume:Volume",
+    }
+)
+
+
+def _unknown_user_data(args: StackValidationArgs) -> Iterator[tuple[PolicyResource, list[PolicyResource]]]:
+    for res in args.resources:
+        if res.resource_type == INSTANCE and is_unknown(raw_get(res.props, "userData")):
+            yield res, refs(res, "userData")
+
+
+def _user_data_sources(args: StackValidationArgs, report: ReportViolation) -> None:
+    for inst, sources in _unknown_user_data(args):
+        if not sources:
+            report(f"{inst.name}: userData is unknown at preview and derives from no resource of this stack.", inst.urn)
+        for src in sources:
+            if src.resource_type not in USER_DATA_SOURCES:
+                report(
+                    f"{inst.name}: userData is computed from {src.resource_type} '{src.name}', which is not key "
+                    "material or a credential the renderer embeds.",
+                    inst.urn,
+                )
+
+
+@only_types(INSTANCE)
+def _user_data_deferred(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if is_unknown(raw_get(args.props, "userData")):
+        report(
+            "userData is unknown at preview (it embeds keys and credentials generated in this run); "
+            "instance-host-baseline judges it at update, before the instance is created."
+        )
 
 
 POLICIES = [
@@ -262,5 +312,27 @@ POLICIES = [
         remediation="Render user_data with infra/userdata.py render_user_data (the ccaas-baseline cloud-init "
         "from infra/templates) and change hardening in the templates, not after rendering.",
         validate=_host_baseline,
+    ),
+    stack_policy(
+        "instance-host-baseline-sources",
+        control="HOST-01",
+        severity=Severity.HIGH,
+        description="While instance user_data is unknown (a first preview), it is computed only from generated "
+        "key material, credentials and this stack's volumes (what the baseline renderer embeds), never from a "
+        "StackReference, another resource's output or a command.",
+        remediation="Render user_data with infra/userdata.py from the stack's own host keys and credentials; "
+        "pass other values through the stack config, not through outputs of other stacks or resources.",
+        validate=_user_data_sources,
+        reads=(INSTANCE,),
+        follows=("userData",),
+    ),
+    resource_policy(
+        "instance-host-baseline-deferred",
+        control="HOST-01",
+        severity=Severity.LOW,
+        description="Names each instance whose user_data a preview cannot read, so the deferred "
+        "instance-host-baseline verdict (at update, before creation) is visible in the preview.",
+        remediation="Nothing to fix: run `pulumi up` (or `ccsec plan` without --preview) to see the verdict.",
+        validate=_user_data_deferred,
     ),
 ]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ._meta import only_types, resource_policy
-from ._props import INSTANCE, KEYPAIR, SERVER_GROUP, get, has, seq, str_list
+from ._props import INSTANCE, KEYPAIR, SERVER_GROUP, get, has, is_unknown, raw_get, seq, str_list
 
 REQUIRED_METADATA = ("owner", "environment", "role", "data_classification", "pci_scope")
 
@@ -28,9 +28,10 @@ def _inventory_metadata(args: ResourceValidationArgs, report: ReportViolation) -
 
 @only_types(INSTANCE)
 def _anti_affinity_hint(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    hints = get(args.props, "schedulerHints", [])
-    groups = [get(h, "group") for h in seq(hints) if isinstance(h, Mapping)]
-    if not any(groups):
+    # presence, not value: at a first preview the group id is unknown, and an unknown id is still "set"
+    hints = raw_get(args.props, "schedulerHints", [])
+    groups = [h.get("group") for h in seq(hints) if isinstance(h, Mapping)]
+    if not is_unknown(hints) and not any(g not in (None, "") for g in groups):
         report("Instance is in no server group (scheduler_hints group), so replicas may share a hypervisor.")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._meta import only_types, resource_policy, stack_policy
-from ._props import L7_POLICY, LISTENER, MONITOR, POOL, as_int, get, seq, str_list
+from ._props import L7_POLICY, LISTENER, MONITOR, POOL, as_int, get, present, seq, str_list
 
 TERMINATED = "TERMINATED_HTTPS"
 GOOD_VERSIONS = ("TLSv1.2", "TLSv1.3")
@@ -73,7 +73,8 @@ def _tls_ciphers(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 @only_types(LISTENER)
 def _barbican_certificate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if _is_terminated(args) and not get(args.props, "defaultTlsContainerRef"):
+    # presence (an unknown container ref at preview is set); the ref itself is judged by keymanager policies
+    if _is_terminated(args) and not present(args.props, "defaultTlsContainerRef"):
         report("TERMINATED_HTTPS listener has no default_tls_container_ref (Barbican certificate).")
 
 
@@ -129,7 +130,7 @@ def _pool_reencrypts(args: ResourceValidationArgs, report: ReportViolation) -> N
 def _pool_verifies(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if get(args.props, "tlsEnabled") is not True:
         args.not_applicable("no re-encryption (judged by lb-pool-reencrypts)")
-    if not get(args.props, "caTlsContainerRef"):
+    if not present(args.props, "caTlsContainerRef"):  # presence: unknown at a first preview is still set
         report("ca_tls_container_ref is not set: the load balancer accepts any member certificate.")
 
 

@@ -7,6 +7,7 @@ thing, so the test can also assert the policy names the offending resource.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ccsec.policies.resources import RegisteredResource
@@ -1017,4 +1018,105 @@ COMPLIANT += [
         user_data_with("  - [systemctl, restart, chrony.service]\n"),
         None,
     ),
+]
+
+
+# --- FWaaS rules (NET-13): spellings and sides the anchors (CKV_OPENSTACK_5, AVD-OPNSTK-0002) name ---------
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel (a first preview)
+SCOPED_FW = {
+    "action": "allow",
+    "protocol": "tcp",
+    "sourceIpAddress": "10.20.0.0/24",
+    "destinationIpAddress": "10.20.20.5",
+}
+
+
+def fw_rule(**inputs: Any) -> Builder:
+    return one(t.FW_RULE, "fw-rule", {k: v for k, v in {**SCOPED_FW, **inputs}.items() if v is not None})
+
+
+VIOLATING += [
+    ("fw-rule-allow-scoped", "no-destination", fw_rule(destinationIpAddress=None), None),
+    ("fw-rule-allow-scoped", "no-source", fw_rule(sourceIpAddress=None), None),
+    ("fw-rule-allow-scoped", "empty-destination", fw_rule(destinationIpAddress="  "), None),
+    ("fw-rule-allow-scoped", "dest-anywhere", fw_rule(destinationIpAddress="0.0.0.0/0"), None),
+    ("fw-rule-allow-scoped", "src-v6-anywhere-spelling", fw_rule(sourceIpAddress="0::0/0"), None),
+    ("fw-rule-allow-scoped", "src-host-bits-anywhere", fw_rule(sourceIpAddress="10.9.8.7/0"), None),
+    ("fw-rule-allow-scoped", "dest-public-host", fw_rule(destinationIpAddress="8.8.8.8"), None),
+    ("fw-rule-allow-scoped", "dest-mapped-public", fw_rule(destinationIpAddress="::ffff:8.8.8.0/120"), None),
+    ("fw-rule-allow-scoped", "src-unparseable", fw_rule(sourceIpAddress="10.0.0.0/33"), None),
+    ("fw-rule-allow-scoped", "dest-unknown-at-preview", fw_rule(destinationIpAddress=UNKNOWN), None),
+    ("fw-rule-allow-scoped", "action-spelling", fw_rule(action=" ALLOW ", sourceIpAddress=None), None),
+    ("fw-rule-allow-scoped", "action-unknown", fw_rule(action=UNKNOWN, destinationIpAddress=None), None),
+    ("fw-rule-allow-scoped", "enabled-unknown", fw_rule(enabled=UNKNOWN, destinationIpAddress=None), None),
+]
+COMPLIANT += [
+    ("fw-rule-allow-scoped", "internal-both", fw_rule(), None),
+    ("fw-rule-allow-scoped", "mapped-private", fw_rule(destinationIpAddress="::ffff:10.20.20.0/120"), None),
+    (
+        "fw-rule-allow-scoped",
+        "ula-v6",
+        fw_rule(sourceIpAddress="fd00:20::/64", destinationIpAddress="fd00:21::5"),
+        None,
+    ),
+    ("fw-rule-allow-scoped", "deny-any", fw_rule(action="deny", sourceIpAddress=None, destinationIpAddress=None), None),
+    (
+        "fw-rule-allow-scoped",
+        "default-deny",
+        fw_rule(action=None, sourceIpAddress=None, destinationIpAddress=None),
+        None,
+    ),
+    ("fw-rule-allow-scoped", "disabled-allow", fw_rule(enabled=False, destinationIpAddress="0.0.0.0/0"), None),
+]
+
+
+# --- HOST-01 at a first preview: user_data unknown, judged through what it was computed from ---------------
+def unknown_user_data(*source_types: str) -> Builder:
+    """HOST's userData made unknown and computed from new resources of the given types (property deps)."""
+
+    def build(stack: Stack) -> Stack:
+        sources = [res(token, f"src-{i}", {}) for i, token in enumerate(source_types)]
+        out = []
+        for r in stack:
+            if r.name == HOST:
+                r = replace(
+                    with_inputs(r, userData=UNKNOWN),
+                    dependencies=(*r.dependencies, *(s.urn for s in sources)),
+                    property_dependencies={**r.property_dependencies, "userData": tuple(s.urn for s in sources)},
+                )
+            out.append(r)
+        return [*out, *sources]
+
+    return build
+
+
+KEY = "tls:index/privateKey:PrivateKey"
+VIOLATING += [
+    (
+        "instance-host-baseline-sources",
+        "from-stack-reference",
+        unknown_user_data(KEY, "pulumi:pulumi:StackReference"),
+        None,
+    ),
+    ("instance-host-baseline-sources", "from-another-instance", unknown_user_data(t.INSTANCE), None),
+    ("instance-host-baseline-sources", "from-nothing", unknown_user_data(), None),
+    ("instance-host-baseline-deferred", "unknown", unknown_user_data(KEY), None),
+]
+COMPLIANT += [
+    (
+        "instance-host-baseline-sources",
+        "keys-and-credentials",
+        unknown_user_data(KEY, "random:index/randomPassword:RandomPassword", "openstack:blockstorage/volume:Volume"),
+        None,
+    ),
+    # the resource policy defers (not-applicable) instead of a "can't run" advisory, and never passes a known text
+    ("instance-host-baseline", "unknown-deferred", unknown_user_data(KEY), None),
+    ("instance-anti-affinity", "group-unknown-at-preview", swap(HOST, schedulerHints=[{"group": UNKNOWN}]), None),
+    ("listener-barbican-certificate", "ref-unknown-at-preview", swap("https", defaultTlsContainerRef=UNKNOWN), None),
+    ("lb-pool-verifies-backend", "ca-unknown-at-preview", pool(caTlsContainerRef=UNKNOWN), None),
+]
+VIOLATING += [
+    ("instance-anti-affinity", "empty-group", swap(HOST, schedulerHints=[{"group": ""}]), None),
+    ("listener-barbican-certificate", "empty-ref", swap("https", defaultTlsContainerRef=""), None),
+    ("lb-pool-verifies-backend", "empty-ca", pool(caTlsContainerRef=""), None),
 ]
