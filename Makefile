@@ -27,7 +27,7 @@ SLOW_TESTS := tests/backup tests/lab
 
 test: setup system-deps  ## install everything, then run the whole test suite
 	$(PY) -m pytest -n 2 $(FAST_TESTS)
-	$(PY) -m pytest $(SLOW_TESTS)
+	$(PY) -m pytest --durations=20 $(SLOW_TESTS)
 
 lint: setup  ## ruff lint + format check
 	$(VENV)/bin/ruff check .

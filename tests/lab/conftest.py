@@ -8,7 +8,6 @@ Progress lines go to the real stderr so CI logs show the build and boot timeline
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +16,20 @@ import pytest
 from ccsec.lab import api
 from ccsec.lab.paths import work_dir_override
 from ccsec.lab.state import LabState
+from tests.lab import timeline
 
 ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app").split(",") if r]
 STACK = os.environ.get("CCSEC_LAB_TEST_STACK", "lab")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    timeline.attach(config)
     config.addinivalue_line("markers", "lab: boots QEMU VMs (slow; needs root and scripts/lab-deps.sh)")
 
 
 def progress(msg: str) -> None:
-    """Print past pytest's capture."""
-    print(f"lab: {msg}", file=sys.__stderr__, flush=True)
+    """Print past pytest's capture, with timestamps (CI logs show the build and boot timeline)."""
+    timeline.say("lab", msg)
 
 
 @pytest.fixture(scope="session")

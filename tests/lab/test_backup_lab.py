@@ -8,7 +8,6 @@ meets the session lab of the other modules. It errors (never skips) if the lab o
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ccsec.lab.backups import SAMPLE_ROWS, backup_lab
 from ccsec.lab.paths import work_dir_override
 from ccsec.lab.state import LabState
 from ccsec_testbeds import swift_aio
+from tests.lab import timeline
 
 pytestmark = pytest.mark.lab
 ROLES = ["db", "recordings"]
@@ -27,7 +27,7 @@ ROLES = ["db", "recordings"]
 
 def progress(msg: str) -> None:
     """Print past pytest's capture: CI logs show the boot and backup timeline."""
-    print(f"backup-lab: {msg}", file=sys.__stderr__, flush=True)
+    timeline.say("backup-lab", msg)
 
 
 @pytest.fixture(scope="module")
