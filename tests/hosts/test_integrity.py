@@ -21,6 +21,10 @@ def test_aide_has_a_baseline_and_a_daily_check(host) -> None:
     with host.sudo():
         assert host.file("/var/lib/aide/aide.db").exists, "aideinit has not produced the baseline database"
         assert "/etc/ssh Full" in host.file("/etc/aide/aide.conf.d/99_ccaas_baseline").content_string
+        # the attributes the database really holds (its header), not what the config file says
+        spec = host.check_output("zcat -f /var/lib/aide/aide.db | grep -m1 '^@@db_spec'").split()
+    hashes = {"md5", "sha1", "rmd160", "tiger", "crc32", "crc32b", "haval", "gost", "sha256", "sha512", "whirlpool"}
+    assert "sha512" in spec and not (hashes - {"sha512"}) & set(spec), f"AIDE digests: {spec}"
     timer = host.service("dailyaidecheck.timer")
     assert timer.is_enabled
 

@@ -667,10 +667,11 @@ UNITS = [
 ]
 DIFF_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/systemd/system/ccsec-backup-offsite.timer"]
-# runcmd entries per role: 25 for every host (image check, sysctl, /dev/shm, nftables x3, login.defs x4,
-# modes x2, visudo, journal x3, rsyslog+chrony, auditd x2, upgrades, aide timer, masks, aide init, sshd x2);
+# runcmd entries per role: 27 for every host (image check, sysctl, /dev/shm, nftables x3, login.defs x4,
+# modes x2, visudo, journal x3, rsyslog+chrony, auditd x2, upgrades, aide timer, masks, aide digest + check,
+# aide init, sshd x2);
 # app +5 (TLS, site x3, nginx), db +2 (listen, restart), recordings +1 (LUKS); backup agent +5 (db, recordings)
-RUNCMD_COUNT = {"bastion": 25, "app": 30, "db": 32, "recordings": 31, "payment": 25}
+RUNCMD_COUNT = {"bastion": 27, "app": 32, "db": 34, "recordings": 33, "payment": 27}
 
 
 def expected_write_files(host: Host) -> list[str]:
