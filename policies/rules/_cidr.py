@@ -32,7 +32,8 @@ MAPPED_V4 = ipaddress.IPv6Network("::ffff:0:0/96")
 ANY_V4 = ipaddress.IPv4Network("0.0.0.0/0")
 ANY_V6 = ipaddress.IPv6Network("::/0")
 # A span of public addresses larger than this is "the internet" rather than a named peer: more than
-# a /16 of IPv4 or a /48 of IPv6 in total (config can tighten it per policy).
+# a /16 of IPv4 or a /48 of IPv6 in total. Fixed here, not yet a policy config value; a public peer below it is
+# still judged by each policy (named admin CIDRs for SSH, the lb group only for public web ports).
 WIDE_V4_ADDRESSES = 2**16
 WIDE_V6_ADDRESSES = 2**80
 
