@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import queue
 import runpy
 import subprocess
 import sys
@@ -277,12 +278,14 @@ def run_program(
     secret_keys: list[str] | tuple[str, ...] = (),
     project: str = "ccaas-baseline",
     preview: bool = False,
+    on_resource: Callable[[RegisteredResource], None] | None = None,
 ) -> MockRun:
     """Run `program` in a child process under the mock engine; only this (parent) side is trusted.
 
     Registrations stream over a private pipe; the run counts only when the child says ``done`` after
     the program completed and the count matches what was streamed. Anything else (early exit, crash,
-    os._exit, a timeout) is a ProgramError: exit 2, never a clean verdict.
+    os._exit, a timeout) is a ProgramError: exit 2, never a clean verdict. ``on_resource`` sees each
+    registration as it arrives (in a parent thread, while the program runs on), e.g. to analyze it.
     """
     timeout = float(os.environ.get(PLAN_TIMEOUT_ENV, "900"))
     request = json.dumps(
@@ -298,17 +301,41 @@ def run_program(
     read_fd, write_fd = os.pipe()
     messages: list[dict[str, Any]] = []
     broken: list[str] = []
+    handed: queue.SimpleQueue[RegisteredResource | None] = queue.SimpleQueue()
+    failed: list[BaseException] = []
 
     def drain() -> None:
         with os.fdopen(read_fd, encoding="utf-8") as channel:
             for line in channel:
                 try:
-                    messages.append(json.loads(line))
+                    message = json.loads(line)
                 except json.JSONDecodeError:
                     broken.append(line[:80])
+                    continue
+                if isinstance(message, dict):
+                    message.pop("parsed", None)  # the key is ours: the child never supplies a parsed resource
+                if isinstance(message, dict) and message.get("t") == "resource" and on_resource is not None:
+                    try:
+                        message["parsed"] = _from_wire(message["resource"])
+                    except (KeyError, TypeError, ValueError):
+                        broken.append(line[:80])
+                        continue
+                    handed.put(message["parsed"])
+                messages.append(message)
+
+    def consume() -> None:
+        """Runs the callback apart from the reader, so a slow callback never stalls the pipe's reader."""
+        while (resource := handed.get()) is not None:
+            if not failed:
+                try:
+                    on_resource(resource)  # type: ignore[misc]
+                except Exception as exc:  # re-raised below, in the caller's thread
+                    failed.append(exc)
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             child = subprocess.Popen(
@@ -329,6 +356,10 @@ def run_program(
                 f"the program did not complete within {timeout:.0f} s (set {PLAN_TIMEOUT_ENV})"
             ) from None
         reader.join(timeout=30)
+        handed.put(None)
+        consumer.join()  # bounded: only what was already read is left to hand over
+        if failed:
+            raise failed[0]
         out.seek(0)
         err.seek(0)
         printed = (out.read() + err.read()).decode("utf-8", "replace")
@@ -343,7 +374,11 @@ def _assemble(
     if errors:
         raise ProgramError(errors[0])
     done = [m for m in messages if m.get("t") == "done"]
-    resources = [_from_wire(m["resource"]) for m in messages if m.get("t") == "resource"]
+    resources = [
+        m["parsed"] if isinstance(m.get("parsed"), RegisteredResource) else _from_wire(m["resource"])
+        for m in messages
+        if m.get("t") == "resource"
+    ]
     if broken or returncode != 0 or len(done) != 1 or done[0].get("count") != len(resources):
         tail = printed.strip().splitlines()[-15:]
         detail = "\n".join(tail) if tail else "(the program printed nothing)"

@@ -20,7 +20,7 @@ from ccsec.infra.policy_facts import pack_config_values
 from ccsec.infra.stackfile import RawStack, read_stack
 from ccsec.mockrun import MockRun, run_program
 from ccsec.policies.metadata import config_for, merge_config, pack_metadata
-from ccsec.policies.offline import Violation, evaluate, root_stack_urn
+from ccsec.policies.offline import Evaluator, StreamingEvaluation, Violation, root_stack_urn
 from ccsec.policies.resources import RegisteredResource
 from ccsec.policies.waivers import apply_waivers, read_waiver_file
 
@@ -145,8 +145,12 @@ def plan(
             base = stack_policy_config(_typed(raw))
         except ConfigError:
             base = {}
-    run = run_program(program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys, preview=preview)
-    findings = evaluate(run.resources, merge_config(base, policy_config or {}))
+    # the pack judges each resource as it is registered (as the engine does), the stack once it completes
+    stream = StreamingEvaluation(Evaluator(merge_config(base, policy_config or {})))
+    run = run_program(
+        program or DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys, preview=preview, on_resource=stream.add
+    )
+    findings = stream.finish(run.resources)
     if waivers is None:
         return PlanReport(stack, run, findings)
     result = apply_waivers(

@@ -26,7 +26,8 @@ from . import pack
 from .controls import load_catalogue
 from .pack_config import configure_request, reconcile
 from .resources import RegisteredResource
-from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS
+from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS, STACK_SELECT, Selector
+from .rules._props import UNKNOWN_SENTINELS
 from .rules.secrets_in_code import POLICY_NAME as SECRETNESS_POLICY
 from .rules.secrets_in_code import secret_paths, top_key
 
@@ -147,7 +148,7 @@ class Evaluator:
         }
         self._by_type: dict[str, _PolicyAnalyzerServicer | None] = {}
         self._stack_parts = [
-            (self._servicer([p]), STACK_READS.get(p.name), STACK_FOLLOWS.get(p.name, ()))
+            (self._servicer([p]), STACK_READS.get(p.name), STACK_FOLLOWS.get(p.name, ()), p.name)
             for p in self._policies
             if isinstance(p, StackValidationPolicy)
         ]
@@ -189,49 +190,59 @@ class Evaluator:
             control=self._control.get(d.policyName, ""),
         )
 
+    def analyze_resource(self, r: RegisteredResource, by_urn: Mapping[str, RegisteredResource]) -> list[Violation]:
+        """The engine's Analyze call for one resource (its provider looked up in ``by_urn``)."""
+        servicer = self._for_type(r.type)
+        if servicer is None:
+            return []  # no policy inspects this type: the full servicer would report nothing
+        request = proto.AnalyzeRequest(
+            type=r.type,
+            urn=r.urn,
+            name=r.name,
+            properties=to_struct(r.inputs, r.secret_inputs),
+            options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+            provider=_provider_message(r.provider, by_urn),
+        )
+        # the engine files these under the resource's URN
+        return [self._violation(d, r.urn) for d in servicer.Analyze(request, None).diagnostics]
+
     def analyze_resources(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
         """One Analyze call per resource, as the engine makes while registering them."""
         by_urn = {r.urn: r for r in resources}
-        out: list[Violation] = []
-        for r in resources:
-            servicer = self._for_type(r.type)
-            if servicer is None:
-                continue  # no policy inspects this type: the full servicer would report nothing
-            request = proto.AnalyzeRequest(
-                type=r.type,
-                urn=r.urn,
-                name=r.name,
-                properties=to_struct(r.inputs, r.secret_inputs),
-                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-                provider=_provider_message(r.provider, by_urn),
-            )
-            for d in servicer.Analyze(request, None).diagnostics:
-                out.append(self._violation(d, r.urn))  # the engine files these under the resource's URN
-        return out
+        return [v for r in resources for v in self.analyze_resource(r, by_urn)]
 
     def analyze_stack(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
         """What the engine's single AnalyzeStack call reports once all resources are registered."""
         by_urn = {r.urn: r for r in resources}
-        messages = {}
-        for r in resources:
-            messages[r.urn] = proto.AnalyzerResource(
-                type=r.type,
-                urn=r.urn,
-                name=r.name,
-                properties=to_struct(r.inputs, r.secret_inputs),
-                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-                provider=_provider_message(r.provider, by_urn),
-                parent=r.parent or "",
-                dependencies=list(r.dependencies),
-                propertyDependencies={
-                    k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
-                },
-            )
-        parts = [(self._full, None, ())] if self.exact else self._stack_parts
+        messages: dict[str, proto.AnalyzerResource] = {}
+
+        def message(urn: str) -> proto.AnalyzerResource:
+            """Built once, and only for resources some stack policy is sent."""
+            if urn not in messages:
+                r = by_urn[urn]
+                messages[urn] = proto.AnalyzerResource(
+                    type=r.type,
+                    urn=r.urn,
+                    name=r.name,
+                    properties=to_struct(r.inputs, r.secret_inputs),
+                    options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+                    provider=_provider_message(r.provider, by_urn),
+                    parent=r.parent or "",
+                    dependencies=list(r.dependencies),
+                    propertyDependencies={
+                        k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
+                    },
+                )
+            return messages[urn]
+
+        parts = [(self._full, None, (), "")] if self.exact else self._stack_parts
         root = root_stack_urn(resources)
         out: list[Violation] = []
-        for servicer, reads, follows in parts:
-            chosen = [messages[urn] for urn in _sent_for(resources, reads, follows)]
+        for servicer, reads, follows, name in parts:
+            select = STACK_SELECT.get(name)
+            entry = self.config.get(name)
+            settings = entry.properties if entry is not None else {}
+            chosen = [message(urn) for urn in _sent_for(resources, reads, follows, select, settings)]
             response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=chosen), None)
             for d in response.diagnostics:
                 out.append(self._violation(d, d.urn if d.urn in by_urn else root))
@@ -264,22 +275,67 @@ class Evaluator:
         return self.analyze_resources(resources) + self.analyze_stack(resources)
 
 
+class StreamingEvaluation:
+    """Analyze each resource while the program is still registering the rest, as the engine does.
+
+    ``add`` is called once per registration, in registration order (from ccsec.mockrun's reader);
+    ``finish`` takes the completed run's resources and returns exactly what ``Evaluator.evaluate``
+    would: a resource whose provider was not registered yet when it arrived, or a run whose resources
+    differ from what was streamed, is analyzed again with the whole stack.
+    """
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self._evaluator = evaluator
+        self._by_urn: dict[str, RegisteredResource] = {}
+        self._found: dict[str, list[Violation]] = {}
+        self._order: list[RegisteredResource] = []
+
+    def add(self, resource: RegisteredResource) -> None:
+        self._order.append(resource)
+        self._by_urn[resource.urn] = resource
+        provider = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        if provider and provider not in self._by_urn:
+            return  # analyzed in finish(), with its provider
+        self._found[resource.urn] = self._evaluator.analyze_resource(resource, self._by_urn)
+
+    def finish(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
+        resources = list(resources)
+        if len(resources) != len(self._order) or any(a is not b for a, b in zip(resources, self._order, strict=True)):
+            return self._evaluator.evaluate(resources)  # not what was streamed: evaluate it all
+        by_urn = {r.urn: r for r in resources}
+        out: list[Violation] = []
+        for r in resources:
+            found = self._found.get(r.urn)
+            out += found if found is not None else self._evaluator.analyze_resource(r, by_urn)
+        self._evaluator._tell_secretness(resources)
+        return out + self._evaluator.analyze_stack(resources)
+
+
 def _sent_for(
-    resources: Sequence[RegisteredResource], reads: frozenset[str] | None, follows: tuple[str, ...]
+    resources: Sequence[RegisteredResource],
+    reads: frozenset[str] | None,
+    follows: tuple[str, ...],
+    select: Selector | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """URNs a stack policy is sent: the types it reads, plus the sources of the inputs it follows.
 
     The engine sends a stack policy every resource; sending fewer is safe only if every resource the
-    check looks at goes along, so the resources a followed input was computed from are sent whatever
-    their type (a StackReference feeding user-data must be seen to be refused).
+    check looks at goes along: a followed input that is unknown (a preview) brings the resources it was
+    computed from, whatever their type (a StackReference feeding user-data must be seen to be refused);
+    a policy reading every type with a selector gets the resources it could report.
     """
     if reads is None:
-        return [r.urn for r in resources]
+        if select is None:
+            return [r.urn for r in resources]
+        return [r.urn for r in resources if select(r.type, r.inputs, settings or {})]
     picked = {r.urn for r in resources if r.type in reads}
     for r in resources:
         if r.type in reads:
             for prop in follows:
-                picked.update(r.property_dependencies.get(prop, ()))
+                value = r.inputs.get(prop)
+                if isinstance(value, str) and value in UNKNOWN_SENTINELS:
+                    picked.update(r.property_dependencies.get(prop, ()))
     return [r.urn for r in resources if r.urn in picked]
 
 

@@ -6,7 +6,7 @@ module derives the framework entry, tags and enforcement level (mandatory for cr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -39,6 +39,11 @@ STACK_READS: dict[str, frozenset[str] | None] = {}
 # Inputs whose sources (the resources their value was computed from) a stack policy also reads, whatever
 # their type; declared with stack_policy(follows=...).
 STACK_FOLLOWS: dict[str, tuple[str, ...]] = {}
+# For stack policies that read every type: a cheap test, (type token, plain inputs, the policy's config) ->
+# "this resource could be reported", true for every resource the check could report (a superset). The
+# offline evaluator sends the policy only those; the engine sends everything, with the same verdicts.
+Selector = Callable[[str, Mapping[str, Any], Mapping[str, Any]], bool]
+STACK_SELECT: dict[str, Selector] = {}
 MANDATORY_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 
 
@@ -120,6 +125,7 @@ def stack_policy(
     validate: StackCheck,
     reads: tuple[str, ...] | None,
     follows: tuple[str, ...] = (),
+    select: Selector | None = None,
     config: dict[str, dict[str, Any]] | None = None,
     aliases: tuple[str, ...] = (),
 ) -> StackValidationPolicy:
@@ -132,6 +138,8 @@ def stack_policy(
     """
     STACK_READS[name] = frozenset(reads) if reads is not None else None
     STACK_FOLLOWS[name] = tuple(follows)
+    if select is not None:
+        STACK_SELECT[name] = select
     ALIASES[name] = tuple(aliases)
     return StackValidationPolicy(
         name=name,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._meta import only_types, resource_policy, stack_policy
@@ -46,8 +49,17 @@ def package_of(resource_type: str) -> str:
     return parts[0]
 
 
+def _denied(config: Mapping[str, Any]) -> set[str]:
+    return set(str_list(config.get("deniedPackages")) or DENIED_PACKAGES)
+
+
+def may_be_public_cloud(type_token: str, _inputs: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    """The only resources private-cloud-only can report (the offline evaluator sends it just these)."""
+    return package_of(type_token) in _denied(config)
+
+
 def _private_cloud_only(args: StackValidationArgs, report: ReportViolation) -> None:
-    denied = set(str_list(args.get_config().get("deniedPackages")) or DENIED_PACKAGES)
+    denied = _denied(args.get_config())
     for res in args.resources:
         pkg = package_of(res.resource_type)
         if pkg in denied:
@@ -97,6 +109,7 @@ POLICIES = [
         "this stack after a documented risk decision.",
         validate=_private_cloud_only,
         reads=None,
+        select=may_be_public_cloud,
         config={
             "deniedPackages": {
                 "type": "array",

@@ -83,6 +83,11 @@ def secret_paths(type_token: str, inputs: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def may_hold_plaintext_secret(type_token: str, inputs: Mapping[str, Any], _config: Mapping[str, Any]) -> bool:
+    """Only a resource with a set, secret-named input can be reported (an unknown value counts as set here)."""
+    return bool(secret_paths(type_token, inputs))
+
+
 def _is_set(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -124,6 +129,7 @@ POLICIES = [
         "(application credential secret, Keystone-side keys) and never pass it at all.",
         validate=_plaintext_secrets,
         reads=None,
+        select=may_hold_plaintext_secret,
         config={
             "secretnessKnown": {
                 "type": "boolean",
