@@ -110,6 +110,18 @@ def _provider_message(ref: str, by_urn: Mapping[str, RegisteredResource]) -> pro
     return proto.AnalyzerProviderResource(type=parts[-2] if len(parts) >= 2 else "", urn=urn, name=parts[-1])
 
 
+def _described(r: RegisteredResource, by_urn: Mapping[str, RegisteredResource]) -> dict[str, Any]:
+    """The fields Analyze and AnalyzeStack messages share, as the engine fills them."""
+    return {
+        "type": r.type,
+        "urn": r.urn,
+        "name": r.name,
+        "properties": to_struct(r.inputs, r.secret_inputs),
+        "options": proto.AnalyzerResourceOptions(parent=r.parent or ""),
+        "provider": _provider_message(r.provider, by_urn),
+    }
+
+
 def root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
     """Where the engine files stack violations that name no resource of the stack."""
     for r in resources:
@@ -195,14 +207,7 @@ class Evaluator:
         servicer = self._for_type(r.type)
         if servicer is None:
             return []  # no policy inspects this type: the full servicer would report nothing
-        request = proto.AnalyzeRequest(
-            type=r.type,
-            urn=r.urn,
-            name=r.name,
-            properties=to_struct(r.inputs, r.secret_inputs),
-            options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-            provider=_provider_message(r.provider, by_urn),
-        )
+        request = proto.AnalyzeRequest(**_described(r, by_urn))
         # the engine files these under the resource's URN
         return [self._violation(d, r.urn) for d in servicer.Analyze(request, None).diagnostics]
 
@@ -221,12 +226,7 @@ class Evaluator:
             if urn not in messages:
                 r = by_urn[urn]
                 messages[urn] = proto.AnalyzerResource(
-                    type=r.type,
-                    urn=r.urn,
-                    name=r.name,
-                    properties=to_struct(r.inputs, r.secret_inputs),
-                    options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-                    provider=_provider_message(r.provider, by_urn),
+                    **_described(r, by_urn),
                     parent=r.parent or "",
                     dependencies=list(r.dependencies),
                     propertyDependencies={
