@@ -26,10 +26,9 @@ from . import pack
 from .controls import load_catalogue
 from .pack_config import configure_request, reconcile
 from .resources import RegisteredResource
-from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS, STACK_SELECT, Selector
-from .rules._props import UNKNOWN_SENTINELS
+from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS, STACK_SELECT
 from .rules.secrets_in_code import POLICY_NAME as SECRETNESS_POLICY
-from .rules.secrets_in_code import secret_paths, top_key
+from .stackfeed import StackFeed, StackPart
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 _ENFORCEMENT = {
@@ -122,6 +121,18 @@ def _described(r: RegisteredResource, by_urn: Mapping[str, RegisteredResource]) 
     }
 
 
+def stack_message(r: RegisteredResource, by_urn: Mapping[str, RegisteredResource]) -> proto.AnalyzerResource:
+    """One resource as AnalyzeStack receives it: Analyze's fields plus parent and dependencies."""
+    return proto.AnalyzerResource(
+        **_described(r, by_urn),
+        parent=r.parent or "",
+        dependencies=list(r.dependencies),
+        propertyDependencies={
+            k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
+        },
+    )
+
+
 def root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
     """Where the engine files stack violations that name no resource of the stack."""
     for r in resources:
@@ -139,7 +150,8 @@ class Evaluator:
 
     The pack's full servicer answers GetAnalyzerInfo and defines the config. For speed, Analyze goes
     to a servicer holding only the policies that inspect the resource's type, and each stack policy
-    gets a servicer of its own fed only the types it reads (declared in the rules). Every servicer is
+    gets a servicer of its own fed only the types it reads, or what its selector picks (declared in
+    the rules, applied by ``stackfeed``). Every servicer is
     configured identically, so diagnostics are the same as from one servicer (``exact=True`` runs the
     single full servicer, and the tests compare both ways).
     """
@@ -159,17 +171,22 @@ class Evaluator:
             for name, cid in self._control.items()
         }
         self._by_type: dict[str, _PolicyAnalyzerServicer | None] = {}
-        self._stack_parts = [
-            (self._servicer([p]), STACK_READS.get(p.name), STACK_FOLLOWS.get(p.name, ()), p.name)
-            for p in self._policies
-            if isinstance(p, StackValidationPolicy)
-        ]
-        self._by_name = {
-            p.name: part[0]
-            for p, part in zip(
-                [p for p in self._policies if isinstance(p, StackValidationPolicy)], self._stack_parts, strict=True
+        stack_policies = [p for p in self._policies if isinstance(p, StackValidationPolicy)]
+        # One servicer per stack policy, fed only what it reads: pulumi_policy converts every resource
+        # it is sent once per stack policy, so sending a policy the union of all reads costs them all.
+        self._stack_parts: list[tuple[_PolicyAnalyzerServicer, StackPart]] = []
+        self._by_name: dict[str, _PolicyAnalyzerServicer] = {}
+        for p in stack_policies:
+            entry = self.config.get(p.name)
+            part = StackPart(
+                p.name,
+                STACK_READS.get(p.name),
+                STACK_FOLLOWS.get(p.name, ()),
+                STACK_SELECT.get(p.name),
+                entry.properties if entry else {},
             )
-        }
+            self._by_name[p.name] = self._servicer([p])
+            self._stack_parts.append((self._by_name[p.name], part))
 
     def _servicer(self, policies: list[Policy]) -> _PolicyAnalyzerServicer:
         servicer = pack.servicer(policies)
@@ -216,39 +233,47 @@ class Evaluator:
         by_urn = {r.urn: r for r in resources}
         return [v for r in resources for v in self.analyze_resource(r, by_urn)]
 
-    def analyze_stack(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
-        """What the engine's single AnalyzeStack call reports once all resources are registered."""
+    def stack_feed(self) -> StackFeed:
+        """An empty feed of this evaluator's stack servicers (one part for the full servicer when exact)."""
+        if self.exact:
+            return StackFeed([StackPart("every stack policy", None)])
+        return StackFeed([part for _, part in self._stack_parts])
+
+    def fed(self, resources: Sequence[RegisteredResource]) -> StackFeed:
+        feed = self.stack_feed()
+        for r in resources:
+            feed.add(r)
+        return feed
+
+    def analyze_stack(
+        self,
+        resources: Sequence[RegisteredResource],
+        feed: StackFeed | None = None,
+        messages: dict[str, proto.AnalyzerResource] | None = None,
+    ) -> list[Violation]:
+        """What the engine's single AnalyzeStack call reports once all resources are registered.
+
+        ``feed`` (fed exactly ``resources``) and ``messages`` (built so far) come from a streamed run.
+        """
+        resources = list(resources)
+        if feed is None or not feed.matches(resources):
+            feed = self.fed(resources)
         by_urn = {r.urn: r for r in resources}
-        messages: dict[str, proto.AnalyzerResource] = {}
-
-        def message(urn: str) -> proto.AnalyzerResource:
-            """Built once, and only for resources some stack policy is sent."""
-            if urn not in messages:
-                r = by_urn[urn]
-                messages[urn] = proto.AnalyzerResource(
-                    **_described(r, by_urn),
-                    parent=r.parent or "",
-                    dependencies=list(r.dependencies),
-                    propertyDependencies={
-                        k: proto.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()
-                    },
-                )
-            return messages[urn]
-
-        parts = [(self._full, None, (), "")] if self.exact else self._stack_parts
+        messages = {} if messages is None else messages
+        servicers = [self._full] if self.exact else [servicer for servicer, _ in self._stack_parts]
         root = root_stack_urn(resources)
         out: list[Violation] = []
-        for servicer, reads, follows, name in parts:
-            select = STACK_SELECT.get(name)
-            entry = self.config.get(name)
-            settings = entry.properties if entry is not None else {}
-            chosen = [message(urn) for urn in _sent_for(resources, reads, follows, select, settings)]
+        for position, servicer in enumerate(servicers):
+            chosen = [
+                messages[urn] if urn in messages else messages.setdefault(urn, stack_message(by_urn[urn], by_urn))
+                for urn in feed.sent(position)
+            ]
             response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=chosen), None)
             for d in response.diagnostics:
                 out.append(self._violation(d, d.urn if d.urn in by_urn else root))
         return out
 
-    def _tell_secretness(self, resources: Sequence[RegisteredResource]) -> None:
+    def _tell_secretness(self, feed: StackFeed) -> None:
         """Give no-plaintext-secret-inputs what the engine knows and pulumi_policy hides: which inputs are secrets.
 
         Only the secret-named inputs of each resource are listed (the map stays small); the user's own
@@ -257,12 +282,7 @@ class Evaluator:
         entry = self.config.get(SECRETNESS_POLICY)
         if entry is None:
             return
-        secret_map = {}
-        for r in resources:
-            keys = {top_key(p) for p in secret_paths(r.type, r.inputs)} & set(r.secret_inputs)
-            if keys:
-                secret_map[r.urn] = sorted(keys)
-        entry.properties.update(secretnessKnown=True, secretInputs=secret_map)
+        entry.properties.update(secretnessKnown=True, secretInputs=dict(feed.secret_keys))
         request = configure_request(self.config)
         for servicer in (self._full, self._by_name.get(SECRETNESS_POLICY)):
             if servicer is not None:
@@ -271,8 +291,9 @@ class Evaluator:
     def evaluate(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
         """Analyze each resource, then AnalyzeStack; violations in engine order."""
         resources = list(resources)
-        self._tell_secretness(resources)
-        return self.analyze_resources(resources) + self.analyze_stack(resources)
+        feed = self.fed(resources)
+        self._tell_secretness(feed)
+        return self.analyze_resources(resources) + self.analyze_stack(resources, feed)
 
 
 class StreamingEvaluation:
@@ -289,14 +310,19 @@ class StreamingEvaluation:
         self._by_urn: dict[str, RegisteredResource] = {}
         self._found: dict[str, list[Violation]] = {}
         self._order: list[RegisteredResource] = []
+        self._feed = evaluator.stack_feed()
+        self._messages: dict[str, proto.AnalyzerResource] = {}  # AnalyzeStack's, built while the program runs
 
     def add(self, resource: RegisteredResource) -> None:
         self._order.append(resource)
         self._by_urn[resource.urn] = resource
+        sent_to_stack = self._feed.add(resource)
         provider = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
         if provider and provider not in self._by_urn:
             return  # analyzed in finish(), with its provider
         self._found[resource.urn] = self._evaluator.analyze_resource(resource, self._by_urn)
+        if sent_to_stack:
+            self._messages[resource.urn] = stack_message(resource, self._by_urn)
 
     def finish(self, resources: Sequence[RegisteredResource]) -> list[Violation]:
         resources = list(resources)
@@ -307,36 +333,8 @@ class StreamingEvaluation:
         for r in resources:
             found = self._found.get(r.urn)
             out += found if found is not None else self._evaluator.analyze_resource(r, by_urn)
-        self._evaluator._tell_secretness(resources)
-        return out + self._evaluator.analyze_stack(resources)
-
-
-def _sent_for(
-    resources: Sequence[RegisteredResource],
-    reads: frozenset[str] | None,
-    follows: tuple[str, ...],
-    select: Selector | None = None,
-    settings: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """URNs a stack policy is sent: the types it reads, plus the sources of the inputs it follows.
-
-    The engine sends a stack policy every resource; sending fewer is safe only if every resource the
-    check looks at goes along: a followed input that is unknown (a preview) brings the resources it was
-    computed from, whatever their type (a StackReference feeding user-data must be seen to be refused);
-    a policy reading every type with a selector gets the resources it could report.
-    """
-    if reads is None:
-        if select is None:
-            return [r.urn for r in resources]
-        return [r.urn for r in resources if select(r.type, r.inputs, settings or {})]
-    picked = {r.urn for r in resources if r.type in reads}
-    for r in resources:
-        if r.type in reads:
-            for prop in follows:
-                value = r.inputs.get(prop)
-                if isinstance(value, str) and value in UNKNOWN_SENTINELS:
-                    picked.update(r.property_dependencies.get(prop, ()))
-    return [r.urn for r in resources if r.urn in picked]
+        self._evaluator._tell_secretness(self._feed)
+        return out + self._evaluator.analyze_stack(resources, self._feed, self._messages)
 
 
 def _control_of(info: proto.PolicyInfo) -> str:
