@@ -126,7 +126,7 @@ class Cluster(pulumi.ComponentResource):
         if spec.role == "app" and self.backend_ca is not None:  # TLS-06: the certificate the pool verifies
             app_tls = backend_certificate(hostname, cfg, self.backend_ca, self)
         luks_key: pulumi.Output[str] = pulumi.Output.from_input("")
-        if spec.role == "recordings":
+        if role_model.role(spec.role).data_volume is not None:  # the in-guest LUKS2 layer's key
             luks_key = random.RandomPassword(f"{hostname}-luks-key", length=64, special=False, opts=child).result
         # Always a secret: it carries the host's private key (and, per role, LUKS, TOTP and backup keys).
         user_data = pulumi.Output.secret(

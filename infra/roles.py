@@ -54,6 +54,24 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class DataVolume:
+    """What a host keeps on its encrypted data volume, and how the volume is opened and mounted.
+
+    The host formats the volume LUKS2 (inside the Cinder encrypted type: two keys, two owners), opens
+    it as ``/dev/mapper/<mapper>`` and mounts it at ``mount`` nodev,nosuid,noexec. ``units`` run from
+    the volume: they are stopped while the first boot moves their data onto it, and they get
+    ``RequiresMountsFor=`` so they never start on the boot volume's empty directory instead.
+    """
+
+    mapper: str
+    mount: str
+    holds: str
+    owner: str = "root:root"
+    mode: str = "0750"
+    units: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Role:
     """Everything the program, the host and the docs need to know about one role."""
 
@@ -65,7 +83,7 @@ class Role:
     hosts: bool = True  # False: no instances of its own (the Octavia load balancer)
     required: bool = False  # part of every contact center: >= 1 host, >= 2 in prod (anti-affinity)
     stateful: bool = False
-    data_volume: bool = False  # gets an encrypted Cinder data volume (and a second disk in the lab)
+    data_volume: DataVolume | None = None  # an encrypted Cinder data volume (a second disk in the lab)
     pci_scope: bool = False
     backup_engines: tuple[str, ...] = ()  # engines of the on-host backup agent
     services: tuple[str, ...] = ()  # units only this role runs; every other role masks them (HOST-20)
@@ -163,7 +181,13 @@ MODEL: tuple[Role, ...] = (
         egress=SERVICES_EGRESS,
         required=True,
         stateful=True,
-        data_volume=True,
+        data_volume=DataVolume(
+            "pgdata",
+            "/var/lib/postgresql",
+            "the PostgreSQL cluster: data directory and WAL",
+            owner="postgres:postgres",
+            units=("postgresql@15-main.service",),
+        ),
         backup_engines=("postgres",),
         services=("postgresql.service", "postgresql@15-main.service"),
         packages=("postgresql-15",),
@@ -187,10 +211,9 @@ MODEL: tuple[Role, ...] = (
         egress=SERVICES_EGRESS,
         required=True,
         stateful=True,
-        data_volume=True,
+        data_volume=DataVolume("recordings", "/srv/recordings", "call recordings"),
         backup_engines=("files",),
         packages=("cryptsetup",),
-        features=("luks",),
     ),
     Role(
         "payment",
@@ -266,6 +289,6 @@ def links(model: Iterable[Role] | None = None) -> list[Link]:
 ALL_ROLES = tuple(r.name for r in MODEL)  # one security group each
 HOST_ROLES = tuple(r.name for r in MODEL if r.hosts)  # cluster.<role> keys; roles with instances
 STATEFUL_ROLES = tuple(r.name for r in MODEL if r.stateful)
-DATA_VOLUME_ROLES = tuple(r.name for r in MODEL if r.data_volume)
+DATA_VOLUME_ROLES = tuple(r.name for r in MODEL if r.data_volume is not None)
 BACKUP_ROLES = tuple(r.name for r in MODEL if r.backup_engines)
 REQUIRED_ROLES = tuple(r.name for r in MODEL if r.required)

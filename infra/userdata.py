@@ -116,8 +116,10 @@ def build_context(
     secrets = secrets or HostSecrets()
     if data_device and not DEVICE_RE.match(data_device):
         raise TemplateValueError("data_device: must be a /dev/disk/by-id/ or /dev/vdX path")
-    if "luks" in spec.features and not data_device:
+    if spec.data_volume is not None and not data_device:
         raise TemplateValueError(f"data_device: the {role} role needs its encrypted data volume")
+    if spec.data_volume is not None and not secrets.luks_key:
+        raise TemplateValueError(f"luks_key: the {role} role's data volume needs its LUKS2 key")
     for name, seed in secrets.totp.items():
         if not re.fullmatch(r"[0-9a-f]{20,128}", seed) or validate.unix_user(name):
             raise TemplateValueError(f"totp.{name}: seeds are hex strings keyed by administrator name")
@@ -168,6 +170,7 @@ def build_context(
         ),
         "totp": dict(sorted(secrets.totp.items())) if "totp" in spec.features else {},
         "data_device": data_device,
+        "data_volume": data_volume_context(spec),
         "ntp_servers": list(cfg.network.ntp_servers),
         "tls_hostname": cfg.tls.hostname,
         "tls_ciphers": cfg.tls.ciphers,
@@ -182,11 +185,39 @@ def build_context(
 
 
 BACKUP_AGENT_FEATURE = "backup-agent"
+DATA_VOLUME_FEATURE = "luks"  # every role with a data volume: the LUKS2 setup script and its runcmd step
 
 
 def host_features(spec: role_model.Role) -> tuple[str, ...]:
-    """The role's feature switches for host files and runcmd: its own, plus the agent if it backs up."""
-    return (*spec.features, *((BACKUP_AGENT_FEATURE,) if spec.backup_engines else ()))
+    """The role's feature switches for host files and runcmd: its own, the data volume's, the agent's."""
+    return (
+        *spec.features,
+        *((DATA_VOLUME_FEATURE,) if spec.data_volume is not None else ()),
+        *((BACKUP_AGENT_FEATURE,) if spec.backup_engines else ()),
+    )
+
+
+def data_volume_context(spec: role_model.Role) -> dict[str, Any]:
+    """The data volume's facts as the setup script uses them, checked: they land in a shell script."""
+    volume = spec.data_volume
+    if volume is None:
+        return {}
+    safe = re.compile(r"[A-Za-z0-9@._-]{1,64}")
+    if not (
+        safe.fullmatch(volume.mapper)
+        and re.fullmatch(r"(/[A-Za-z0-9._-]{1,64}){1,8}", volume.mount)
+        and re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}:[a-z_][a-z0-9_-]{0,31}", volume.owner)
+        and re.fullmatch(r"0[0-7]{3}", volume.mode)
+        and all(safe.fullmatch(unit) and unit.endswith(".service") for unit in volume.units)
+    ):
+        raise TemplateValueError(f"data_volume: the {spec.name} role's model entry has an unsafe value")
+    return {
+        "mapper": volume.mapper,
+        "mount": volume.mount,
+        "owner": volume.owner,
+        "mode": volume.mode,
+        "units": list(volume.units),
+    }
 
 
 @dataclass(frozen=True)
@@ -233,7 +264,7 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf", "postgresql.conf.j2", feature="postgres"),
     HostFile("/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf.j2", "0640", "postgres", "postgres:postgres"),
     HostFile("/usr/local/sbin/ccaas-pg-listen", "pg-listen.sh.j2", "0700", feature="postgres"),
-    HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", feature="luks"),
+    HostFile("/usr/local/sbin/ccaas-luks-setup", "luks-setup.sh.j2", "0700", feature=DATA_VOLUME_FEATURE),
     HostFile("/etc/ccsec/backup/agent.toml", "backup-agent.toml.j2", feature=BACKUP_AGENT_FEATURE),
 )
 # Packages the golden image must hold; runcmd checks them first so a wrong image fails loudly.
@@ -371,9 +402,9 @@ def render_lab_user_data(
     cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
     spec = role_model.role(role)
-    luks_key = lab_luks_key() if "luks" in spec.features else ""
+    luks_key = lab_luks_key() if spec.data_volume is not None else ""
     secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}))
-    device = LAB_DATA_DEVICE if spec.data_volume else ""
+    device = LAB_DATA_DEVICE if spec.data_volume is not None else ""
     return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target)
 
 

@@ -1,4 +1,4 @@
-"""Role services: HOST-16 (app TLS), HOST-17 (PostgreSQL), HOST-18 (LUKS2 recordings), HOST-20, HOST-01."""
+"""Role services: HOST-16 (app TLS), HOST-17 (PostgreSQL), HOST-18 (LUKS2 data volumes), HOST-20, HOST-01."""
 
 from __future__ import annotations
 
@@ -62,19 +62,48 @@ def test_postgres_listens_only_on_the_data_subnet_with_scram_and_tls(host) -> No
     assert all(r[0] == "hostssl" and r[-1] == "scram-sha-256" for r in remote if r[-1] != "reject")
 
 
-@pytest.mark.control("HOST-18")
-@pytest.mark.roles("recordings")
-def test_recordings_live_on_an_open_luks2_volume(host) -> None:
-    mount = host.mount_point("/srv/recordings")
-    assert mount.exists and mount.device == "/dev/mapper/recordings"
-    assert {"nodev", "nosuid", "noexec"} <= set(mount.options)
+def _luks2_data_volume_under(host, path: str) -> str:
+    """The dm-crypt mapping that holds ``path``, asserted to be LUKS2 on its own disk, not the boot disk's."""
+    mount = host.check_output(f"findmnt -n -o TARGET --target {path}")
+    source = host.check_output(f"findmnt -n -o SOURCE --target {path}")
+    assert source.startswith("/dev/mapper/"), f"{path} is on {source} ({mount}), not on a dm-crypt mapping"
+    options = set(host.check_output(f"findmnt -n -o OPTIONS --target {path}").split(","))
+    assert {"nodev", "nosuid", "noexec"} <= options, f"{mount} is mounted {sorted(options)}"
+    assert host.check_output(f"lsblk -dno TYPE {source}") == "crypt"
+    name = source.removeprefix("/dev/mapper/")
     with host.sudo():
-        status = host.check_output("cryptsetup status recordings")
+        status = host.check_output(f"cryptsetup status {name}")
         device = next(line.split()[-1] for line in status.splitlines() if line.strip().startswith("device:"))
         dump = host.check_output(f"cryptsetup luksDump {device}")
         assert [line.split()[-1] for line in dump.splitlines() if line.startswith("Version:")] == ["2"]
         assert host.file("/etc/ccaas/luks.key").mode == 0o400
-        assert "recordings" in host.file("/etc/crypttab").content_string
+        assert any(line.split()[:1] == [name] for line in host.file("/etc/crypttab").content_string.splitlines())
+    assert host.check_output(f"lsblk -dno TYPE {device}") == "disk", f"{name} must be a whole data disk"
+    root_disk = host.check_output("lsblk -no PKNAME $(findmnt -n -o SOURCE /)")
+    assert host.check_output(f"lsblk -dno NAME {device}") != root_disk, f"{name} sits on the boot disk"
+    return name
+
+
+@pytest.mark.control("HOST-18")
+@pytest.mark.roles("recordings")
+def test_recordings_live_on_an_open_luks2_volume(host) -> None:
+    assert host.mount_point("/srv/recordings").exists, "the volume is mounted at /srv/recordings itself"
+    assert _luks2_data_volume_under(host, "/srv/recordings") == "recordings"
+
+
+@pytest.mark.control("HOST-18")
+@pytest.mark.roles("db")
+def test_postgres_data_and_wal_live_on_the_encrypted_data_volume(host) -> None:
+    with host.sudo("postgres"):
+        data_directory = host.check_output("psql -Atc 'show data_directory'")
+        wal = host.check_output(f"readlink -f {data_directory}/pg_wal")
+        tablespaces = host.check_output('psql -Atc "select pg_tablespace_location(oid) from pg_tablespace"')
+    for path in (data_directory, wal, *filter(None, tablespaces.splitlines())):
+        _luks2_data_volume_under(host, path)
+    # the unit cannot start on the boot volume's empty directory when the volume is not mounted
+    mount = host.check_output(f"findmnt -n -o TARGET --target {data_directory}")
+    requires = host.check_output("systemctl show -p RequiresMountsFor --value postgresql@15-main.service")
+    assert mount in requires.split(), f"postgresql@15-main must require {mount}: {requires!r}"
 
 
 @pytest.mark.control("HOST-20")

@@ -654,6 +654,7 @@ HOST_FILE_PATHS = {
         "/etc/postgresql/15/main/conf.d/10-ccaas-baseline.conf",
         "/etc/postgresql/15/main/pg_hba.conf",
         "/usr/local/sbin/ccaas-pg-listen",
+        "/usr/local/sbin/ccaas-luks-setup",
         "/etc/ccsec/backup/agent.toml",
     ],
     "recordings": ["/usr/local/sbin/ccaas-luks-setup", "/etc/ccsec/backup/agent.toml"],
@@ -670,8 +671,8 @@ OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/syste
 # runcmd entries per role: 27 for every host (image check, sysctl, /dev/shm, nftables x3, login.defs x4,
 # modes x2, visudo, journal x3, rsyslog+chrony, auditd x2, upgrades, aide timer, masks, aide digest + check,
 # aide init, sshd x2);
-# app +5 (TLS, site x3, nginx), db +2 (listen, restart), recordings +1 (LUKS); backup agent +5 (db, recordings)
-RUNCMD_COUNT = {"bastion": 27, "app": 32, "db": 34, "recordings": 33, "payment": 27}
+# app +5 (TLS, site x3, nginx), db +3 (LUKS, listen, restart), recordings +1 (LUKS); backup agent +5 (db, recordings)
+RUNCMD_COUNT = {"bastion": 27, "app": 32, "db": 35, "recordings": 33, "payment": 27}
 
 
 def expected_write_files(host: Host) -> list[str]:
@@ -757,7 +758,7 @@ def program_secrets(cfg: StackConfig, role: str):
         values += ["AKIATESTACCESSKEY", "s3-secret-key-0123"]
         backup_env = _backup_env(cfg, role, values)
     totp = {a.name: TOTP_SEED for a in cfg.admins if a.totp} if role == "bastion" else {}
-    return HostSecrets(luks_key=LUKS_KEY if role == "recordings" else "", backup_env=backup_env, totp=totp)
+    return HostSecrets(luks_key=LUKS_KEY if role in ("db", "recordings") else "", backup_env=backup_env, totp=totp)
 
 
 SECRET_FILES = {
@@ -783,7 +784,7 @@ def render_host(cfg: StackConfig, role: str, hostname: str, identity, work: Path
         identity.public_openssh.strip(),
         identity.private_openssh,
         SECRET_FILES.get(role, ()),
-        role == "recordings",
+        role in ("db", "recordings"),
         False,
     )
     return host, files, user_data

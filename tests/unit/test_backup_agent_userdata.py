@@ -86,7 +86,7 @@ def render(stack: str, role: str, env: dict[str, str], target: BackupTarget | No
     cfg = load_stack_config(stack)
     device = DEVICE if role in ("db", "recordings") else ""
     secrets = HostSecrets(
-        luks_key="L" * 64 if role == "recordings" else "",
+        luks_key="L" * 64 if role in ("db", "recordings") else "",
         backup_env=env if role in ("db", "recordings") else {},
         totp={a.name: "ab" * 20 for a in cfg.admins if a.totp} if role == "bastion" else {},
     )

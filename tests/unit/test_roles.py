@@ -18,7 +18,7 @@ from ccsec.infra import roles as role_model
 from ccsec.infra.firewall_rules import Rule, firewall_rules
 from ccsec.infra.policy_facts import pack_config_values
 from ccsec.infra.stackfile import load_stack_config
-from ccsec.infra.userdata import render_user_data
+from ccsec.infra.userdata import HostSecrets, render_user_data
 from ccsec.policies.metadata import pack_metadata
 
 DEV = load_stack_config("dev")  # has payment hosts
@@ -33,8 +33,9 @@ def _with_payment_flow(flow: role_model.Flow) -> tuple[role_model.Role, ...]:
 
 
 def _nft(role: str) -> str:
-    device = "/dev/vdb" if role in ("db", "recordings") else ""
-    document = yaml.safe_load(render_user_data(DEV, role, f"dev-{role}-1", identity(), data_device=device))
+    data = role in ("db", "recordings")
+    secrets = HostSecrets(luks_key="k" * 64) if data else None
+    document = yaml.safe_load(render_user_data(DEV, role, f"dev-{role}-1", identity(), secrets, "/dev/vdb" * data))
     return next(f for f in document["write_files"] if f["path"] == "/etc/nftables.conf")["content"]
 
 

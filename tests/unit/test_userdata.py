@@ -23,13 +23,17 @@ from ccsec.infra.userdata import (
 )
 
 CFG = load_stack_config("lab")
+DATA_DEVICE = "/dev/disk/by-id/virtio-0123456789abcdef0123"
+DATA_SECRETS = HostSecrets(luks_key="a" * 64)  # db and recordings: the data volume's LUKS2 key
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_renders_a_cloud_config_with_the_pinned_key(role: str) -> None:
     ident = identity()
-    device = "/dev/disk/by-id/virtio-0123456789abcdef0123" if role in ("db", "recordings") else ""
-    text = render_user_data(CFG, role, f"lab-{role}-1", ident, data_device=device)
+    data = role in ("db", "recordings")
+    text = render_user_data(
+        CFG, role, f"lab-{role}-1", ident, DATA_SECRETS if data else None, DATA_DEVICE if data else ""
+    )
     assert text.splitlines()[:2] == ["#cloud-config", BASELINE_MARKER]
     document = yaml.safe_load(text)
     assert document["hostname"] == f"lab-{role}-1"
@@ -44,9 +48,8 @@ def test_each_role_renders_a_cloud_config_with_the_pinned_key(role: str) -> None
 
 
 def test_secrets_reach_only_a_root_only_file() -> None:
-    text = render_user_data(
-        CFG, "db", "lab-db-1", identity(), HostSecrets(backup_env={"RESTIC_PASSWORD": "s3cr3t-value"})
-    )
+    secrets = replace(DATA_SECRETS, backup_env={"RESTIC_PASSWORD": "s3cr3t-value"})
+    text = render_user_data(CFG, "db", "lab-db-1", identity(), secrets, DATA_DEVICE)
     document = yaml.safe_load(text)
     (env_file,) = [f for f in document["write_files"] if f["path"] == "/etc/ccsec/backup/secrets/restic.pass"]
     assert env_file["permissions"] == "0600" and env_file["owner"] == "root:root"
@@ -70,7 +73,7 @@ def test_secrets_reach_only_a_root_only_file() -> None:
 def test_injection_through_a_template_value_is_refused(mutate, field: str) -> None:
     hostname, ident, secrets = mutate()
     with pytest.raises(TemplateValueError, match=field.replace(".", r"\.")):
-        render_user_data(CFG, "db", hostname, ident, secrets)
+        render_user_data(CFG, "db", hostname, ident, replace(secrets, luks_key=DATA_SECRETS.luks_key), DATA_DEVICE)
 
 
 def test_an_admin_key_smuggling_a_second_line_is_refused_even_past_config() -> None:
@@ -102,8 +105,9 @@ def test_templates_fail_on_undefined_values() -> None:
     ],
 )
 def test_host_firewall_accepts_only_the_role_flows(role: str, accepted: set) -> None:
-    device = "/dev/vdb" if role == "recordings" else ""
-    document = yaml.safe_load(render_user_data(CFG, role, f"lab-{role}-1", identity(), data_device=device))
+    data = role in ("db", "recordings")
+    text = render_user_data(CFG, role, f"lab-{role}-1", identity(), DATA_SECRETS if data else None, "/dev/vdb" * data)
+    document = yaml.safe_load(text)
     nft = next(f for f in document["write_files"] if f["path"] == "/etc/nftables.conf")["content"]
     rules = set(re.findall(r"ip saddr @(\w+) tcp dport (\d+) ct state new accept", nft))
     assert {(name, int(port)) for name, port in rules} == accepted
@@ -114,18 +118,30 @@ def test_host_firewall_accepts_only_the_role_flows(role: str, accepted: set) -> 
         assert f"elements = {{ {', '.join(expected)} }}" in nft.split(f"set {name} {{")[1]
 
 
-def test_recordings_needs_its_data_volume_and_gets_a_root_only_luks_key() -> None:
+@pytest.mark.parametrize(("role", "mount"), [("db", "/var/lib/postgresql"), ("recordings", "/srv/recordings")])
+def test_a_data_role_needs_its_volume_and_key_and_gets_a_root_only_luks_key(role: str, mount: str) -> None:
     with pytest.raises(TemplateValueError, match="data_device"):
-        render_user_data(CFG, "recordings", "lab-recordings-1", identity())
-    text = render_user_data(
-        CFG, "recordings", "lab-recordings-1", identity(), HostSecrets(luks_key="a" * 64), "/dev/vdb"
-    )
+        render_user_data(CFG, role, f"lab-{role}-1", identity(), DATA_SECRETS)
+    with pytest.raises(TemplateValueError, match="luks_key"):
+        render_user_data(CFG, role, f"lab-{role}-1", identity(), None, "/dev/vdb")
+    for bad in ("a" * 64 + "\nruncmd: [reboot]", "short", "a" * 63 + "$"):
+        with pytest.raises(TemplateValueError, match="luks_key"):
+            render_user_data(CFG, role, f"lab-{role}-1", identity(), HostSecrets(luks_key=bad), "/dev/vdb")
+    text = render_user_data(CFG, role, f"lab-{role}-1", identity(), DATA_SECRETS, "/dev/vdb")
     document = yaml.safe_load(text)
     (key,) = [f for f in document["write_files"] if f["path"] == "/etc/ccaas/luks.key"]
     assert key["permissions"] == "0400"
     script = next(f for f in document["write_files"] if f["path"] == "/usr/local/sbin/ccaas-luks-setup")
     assert "device=/dev/vdb" in script["content"] and "--type luks2" in script["content"]
+    assert f"mount={mount}\n" in script["content"]
     assert ["/usr/local/sbin/ccaas-luks-setup"] in document["runcmd"]
+
+
+def test_postgres_is_configured_only_after_its_cluster_moved_onto_the_data_volume() -> None:
+    runcmd = yaml.safe_load(render_user_data(CFG, "db", "lab-db-1", identity(), DATA_SECRETS, "/dev/vdb"))["runcmd"]
+    luks = runcmd.index(["/usr/local/sbin/ccaas-luks-setup"])
+    assert luks < runcmd.index(["/usr/local/sbin/ccaas-pg-listen"])
+    assert luks < runcmd.index(["systemctl", "restart", "postgresql@15-main.service"])
 
 
 def test_bastion_requires_totp_for_people_and_lists_their_seeds() -> None:
