@@ -172,10 +172,11 @@ MODEL: tuple[Role, ...] = (
     Role(
         "db",
         "data",
-        "PostgreSQL 15 (primary and replicas)",
+        "PostgreSQL 15 (each host an independent primary; no replication yet)",
         ingress=(
             Flow("app", "tcp", 5432, "PostgreSQL from app", "NET-05", peer_purpose="app to PostgreSQL"),
-            Flow("db", "tcp", 5432, "PostgreSQL replication", "NET-05", peer_purpose="PostgreSQL replication"),
+            # No db -> db flow: replication is not configured, and an open port no service uses is a lateral
+            # path between the databases. It comes back with replication (TLS, scram-sha-256).
             _ssh_from_bastion("db"),
         ),
         egress=SERVICES_EGRESS,

@@ -164,7 +164,7 @@ FORWARD_RULES = ["limit 5/second burst 5 log prefix='ccaas-fwd-drop: ' level=inf
 ROLE_INGRESS = {
     "bastion": {("tcp", 22): ("admins",)},
     "app": {("tcp", 443): ("edge",), ("tcp", 22): ("mgmt",)},
-    "db": {("tcp", 5432): ("app", "data"), ("tcp", 22): ("mgmt",)},
+    "db": {("tcp", 5432): ("app",), ("tcp", 22): ("mgmt",)},
     "recordings": {("tcp", 443): ("app",), ("tcp", 22): ("mgmt",)},
     "payment": {("tcp", 8443): ("app",), ("tcp", 22): ("mgmt",)},
 }
@@ -173,7 +173,7 @@ SERVICE_EGRESS = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 443)}  # + ("t
 CLUSTER_EGRESS = {
     "bastion": {("tcp", 22): ("app", "data", "pci", "mgmt")},
     "app": {("tcp", 5432): ("data",), ("tcp", 443): ("data",), ("tcp", 8443): ("pci",)},
-    "db": {("tcp", 5432): ("data",)},
+    "db": {},
     "recordings": {},
     "payment": {},
 }
@@ -463,7 +463,6 @@ def check_pg_hba(text: str, host: Host) -> None:
         ("local", "all", "postgres", "peer"),
         ("local", "all", "all", "peer"),
         ("hostssl", "all", "all", str(zones["app"]), "scram-sha-256"),
-        ("hostssl", "replication", "replicator", str(zones["data"]), "scram-sha-256"),
         ("host", "all", "all", "0.0.0.0/0", "reject"),
         ("host", "all", "all", "::/0", "reject"),
     ]

@@ -85,7 +85,7 @@ SERVICES_EGRESS |= {("services", "tcp", 443), ("services", "tcp", 6514)}
 EGRESS = {
     "bastion": SERVICES_EGRESS | {("app", "tcp", 22), ("data", "tcp", 22), ("pci", "tcp", 22)},
     "app": SERVICES_EGRESS | {("data", "tcp", 5432), ("data", "tcp", 443), ("pci", "tcp", 8443)},
-    "db": SERVICES_EGRESS | {("data", "tcp", 5432)},
+    "db": SERVICES_EGRESS,
     "recordings": SERVICES_EGRESS,
     "payment": SERVICES_EGRESS,
 }

@@ -99,7 +99,7 @@ def test_templates_fail_on_undefined_values() -> None:
     [
         ("bastion", {("admins", 22)}),
         ("app", {("edge", 443), ("mgmt", 22)}),
-        ("db", {("app", 5432), ("data", 5432), ("mgmt", 22)}),
+        ("db", {("app", 5432), ("mgmt", 22)}),
         ("recordings", {("app", 443), ("mgmt", 22)}),
         ("payment", {("app", 8443), ("mgmt", 22)}),
     ],
