@@ -174,3 +174,37 @@ def test_the_lab_renderer_uses_its_automation_account_without_totp() -> None:
 
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1gVAkhwXay8i7AN2HRlO+9SWgMtHgzZSybQH7hVb3 ccadmin@lab"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mount": "/var/lib/postgresql; reboot"},
+        {"mount": "/var/lib/postgresql\nruncmd: [reboot]"},
+        {"mount": "relative/path"},
+        {"mapper": "pg data"},
+        {"mapper": "$(reboot)"},
+        {"owner": "postgres"},
+        {"owner": "root:root;id"},
+        {"mode": "777"},
+        {"mode": "0750 /etc"},
+        {"units": ("postgresql@15-main.service; reboot",)},
+        {"units": ("postgresql@15-main.socket",)},
+    ],
+)
+def test_an_unsafe_data_volume_fact_in_the_model_is_refused_before_it_reaches_the_script(monkeypatch, change) -> None:
+    import ccsec.infra.userdata as userdata_module
+    from ccsec.infra import roles as role_model
+
+    original = role_model.role
+    db = original("db")
+    assert db.data_volume is not None
+    edited = replace(db, data_volume=replace(db.data_volume, **change))
+    monkeypatch.setattr(
+        userdata_module.role_model, "role", lambda name, *a: edited if name == "db" else original(name, *a)
+    )
+    safe = replace(db, data_volume=replace(db.data_volume, mount="/srv/pgdata", mapper="pg-data"))
+    with pytest.raises(TemplateValueError, match="data_volume"):
+        render_user_data(CFG, "db", "lab-db-1", identity(), DATA_SECRETS, DATA_DEVICE)
+    edited = safe  # the same route with safe values renders: the refusal above is the guard, not the patch
+    assert "mount=/srv/pgdata\n" in render_user_data(CFG, "db", "lab-db-1", identity(), DATA_SECRETS, DATA_DEVICE)
