@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from . import manifest as manifests
 from . import metrics
 from .config import BackupConfig
+from .diskspace import DiskFullError, note_if_full, require_free
 from .errors import BackupError
 from .lock import run_lock
 from .manifest import Manifest, iso, utcnow
@@ -116,16 +117,53 @@ def _record(
         m.extra["clock_override"] = iso(now)
     error: BackupError | None = None
     try:
+        require_free(cfg.agent.state_dir, cfg.agent.min_free_mib)
         body(m)  # type: ignore[operator]
         m.result = "success"
-    except BackupError as exc:
+    except DiskFullError as exc:
         m.result, m.error, error = "failure", str(exc), exc
+    except BackupError as exc:  # a full state disk makes engines fail (or hang until the timeout): say so
+        note = note_if_full(cfg.agent.state_dir, cfg.agent.min_free_mib)
+        error = type(exc)(f"{exc}{note}") if note else exc
+        m.result, m.error = "failure", str(error)
+    except OSError as exc:  # the agent's own files (hash cache, engine config): a full disk, mostly
+        where = f"{exc.filename}: " if exc.filename else ""
+        m.result, m.error = "failure", f"{m.type} run failed on a local file: {where}{exc.strerror or exc}"
+        error = BackupError(m.error)
     finally:
         m.duration_seconds = round(time.monotonic() - t0, 3)
         finished = utcnow()
         m.finished_at = iso(finished)
-        manifests.write(m, cfg.agent.state_dir)
-        metrics.record(m, finished.timestamp(), cfg.agent.state_dir, cfg.agent.metrics_dir)
+        unrecorded = _write_record(cfg, m, finished.timestamp())
+    if unrecorded is not None:
+        raise unrecorded from error
     if error is not None:
         raise error
     return m
+
+
+def _write_record(cfg: BackupConfig, m: Manifest, finished: float) -> BackupError | None:
+    """Write the manifest, then the metrics; a full or broken disk turns the run into a failure.
+
+    The metrics are written even when the manifest could not be (they usually live on another
+    filesystem), so monitoring still sees the failed run. Both writes are atomic (temp + rename):
+    a failed write leaves the previous manifest and metrics as they were.
+    """
+    problem: BackupError | None = None
+    try:
+        manifests.write(m, cfg.agent.state_dir)
+    except OSError as exc:
+        problem = _unrecorded(m, exc)
+    try:
+        metrics.record(m, finished, cfg.agent.state_dir, cfg.agent.metrics_dir)
+    except OSError as exc:
+        problem = problem or _unrecorded(m, exc)
+    return problem
+
+
+def _unrecorded(m: Manifest, exc: OSError) -> BackupError:
+    where = exc.filename or "the agent's state directory"
+    before = f"{m.error}; " if m.error else f"the {m.type} backup ran, but "
+    m.result = "failure"
+    m.error = f"{before}the run could not be recorded: {where}: {exc.strerror or exc} (free space there)"
+    return BackupError(m.error)

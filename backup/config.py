@@ -11,6 +11,7 @@ Example (what cloud-init renders on a host)::
     keep_full_cycles = 2
     check_subset = "5%"
     timeout_seconds = 3600
+    min_free_mib = 128                             # refuse to start below this much free in state_dir
 
     [swift]
     credentials_file = "/etc/ccsec/backup/swift.env"   # ST_AUTH/ST_USER/ST_KEY or OS_* lines
@@ -80,6 +81,7 @@ class AgentConfig:
     keep_full_cycles: int = 2
     check_subset: str = "5%"
     timeout_seconds: int = 3600
+    min_free_mib: int = 128
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def parse(raw: dict[str, Any]) -> BackupConfig:
         keep_full_cycles=r.integer(a, "agent.keep_full_cycles", 2, 100, 2),
         check_subset=r.text(a, "agent.check_subset", _SUBSET, "5%"),
         timeout_seconds=r.integer(a, "agent.timeout_seconds", 10, 7 * 86400, 3600),
+        min_free_mib=r.integer(a, "agent.min_free_mib", 0, 1 << 20, 128),
     )
     swift = files = postgres = None
     if "swift" in raw:

@@ -59,6 +59,24 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def replace_file(path: Path, text: str, mode: int | None = None) -> Path:
+    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``.
+
+    A failed write (a full disk) removes the temp file and leaves ``path`` as it was: readers
+    see the old file or the new one, never half of one, and no debris stays behind.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # node_exporter ignores non-.prom names
+    try:
+        tmp.write_text(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write(manifest: Manifest, state_dir: Path) -> Path:
     """Write ``manifest`` atomically and update ``latest-<engine>.json``; return its path."""
     directory = state_dir / "manifests"
@@ -67,9 +85,7 @@ def write(manifest: Manifest, state_dir: Path) -> Path:
     path = directory / f"{manifest.engine}-{stamp}-{manifest.type}.json"
     text = manifest.to_json()
     for target in (path, directory / f"latest-{manifest.engine}.json"):
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+        replace_file(target, text)
     return path
 
 
@@ -114,6 +130,4 @@ class HashCache:
     def save(self) -> None:
         """Persist entries seen in this run (dropping files that disappeared)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps(self._seen))
-        os.replace(tmp, self.path)
+        replace_file(self.path, json.dumps(self._seen))

@@ -17,11 +17,10 @@ erase the last success time.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from .manifest import Manifest
+from .manifest import Manifest, replace_file
 
 
 def _state_path(state_dir: Path, engine: str) -> Path:
@@ -45,10 +44,12 @@ def record(manifest: Manifest, finished_ts: float, state_dir: Path, metrics_dir:
         state.setdefault("last_success", {})[manifest.type] = finished_ts
         state["last_size"] = manifest.bytes_added
         state["last_total"] = manifest.bytes_total
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_path.with_name(f".{state_path.name}.tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, state_path)
+    try:  # the counters' state may sit on a full disk: the .prom file (elsewhere) is written regardless
+        state_dir.mkdir(parents=True, exist_ok=True)
+        replace_file(state_path, json.dumps(state))
+    except OSError:
+        write_textfile(manifest.engine, manifest.host, state, metrics_dir)
+        raise
     return write_textfile(manifest.engine, manifest.host, state, metrics_dir)
 
 
@@ -84,11 +85,7 @@ def write_textfile(engine: str, host: str, state: dict[str, Any], metrics_dir: P
         lines.append(f'ccsec_backup_runs_total{{{base},result="{result}"}} {count}')
     metrics_dir.mkdir(parents=True, exist_ok=True)
     path = metrics_dir / f"ccsec_backup_{engine}.prom"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # node_exporter ignores non-.prom names
-    tmp.write_text("\n".join(lines) + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    return replace_file(path, "\n".join(lines) + "\n", 0o644)
 
 
 def parse_textfile(path: Path) -> dict[str, float]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from .config import AgentConfig, PostgresConfig
 from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from .manifest import Manifest
 from .private_files import private_dir, write_private
+from .probe import http_answers
 from .proc import Result, last_error_line, run
 from .secrets import base_env, read_env_file, read_secret
 
@@ -169,19 +169,20 @@ class PgBackRestEngine:
         return BackupError(f"pgBackRest {command} failed (exit {res.returncode}): {line}")
 
     # ------------------------------------------------------------------ operations
-    def reachable(self, timeout: float = 10.0) -> None:
-        """Fail fast with :class:`StorageUnavailableError` when the S3 endpoint refuses TCP connections.
+    def reachable(self) -> None:
+        """Fail within seconds with :class:`StorageUnavailableError` when the S3 endpoint is down or hung.
 
         pgBackRest itself retries every storage request until ``io-timeout``, which makes an
-        outage take minutes to surface; a plain connect tells "down" apart immediately.
+        outage take minutes to surface; one bounded HTTP request tells "down" and "hung" apart.
         """
-        try:
-            with socket.create_connection((self.cfg.s3_endpoint, self.cfg.s3_port), timeout=timeout):
-                pass
-        except OSError as exc:
-            raise StorageUnavailableError(
-                f"Swift S3 endpoint {self.cfg.s3_endpoint}:{self.cfg.s3_port} unavailable: {exc.strerror or exc}"
-            ) from exc
+        http_answers(
+            self.cfg.s3_endpoint,
+            self.cfg.s3_port,
+            tls=True,
+            what="Swift S3 endpoint",
+            ca_file=self.cfg.ca_file,
+            verify_tls=self.cfg.verify_tls,
+        )
 
     def prepare(self) -> None:
         """Render the config, check the endpoint answers, create the stanza (idempotent)."""

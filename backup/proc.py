@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,32 +40,49 @@ def run(
 ) -> Result:
     """Run ``argv`` (never through a shell) and return its redacted :class:`Result`.
 
-    A timeout raises :class:`BackupError`; a non-zero exit does not (callers map it).
+    The command runs in its own process group, and a timeout (or the agent being interrupted)
+    kills that whole group: ``runuser -u postgres -- pgbackrest`` would otherwise leave
+    pgBackRest and its workers running after its ``runuser`` parent is killed. A timeout raises
+    :class:`BackupError`; a non-zero exit does not (callers map it).
     """
     secrets = tuple(secrets)
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             argv,
             env=env,
-            timeout=timeout,
-            capture_output=True,
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            input=input_text,
             cwd=cwd,
-            stdin=None if input_text is not None else subprocess.DEVNULL,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise BackupError(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} timed out after {timeout:.0f}s") from exc
     except FileNotFoundError as exc:
         raise BackupError(f"{argv[0]} not found: run scripts/backup-deps.sh") from exc
+    try:
+        stdout, stderr = proc.communicate(input_text, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill_group(proc)
+        command = redact(f"{argv[0]} {argv[1] if len(argv) > 1 else ''}".strip(), secrets)
+        raise BackupError(f"{command} timed out after {timeout:.0f}s and was stopped (process group killed)") from exc
+    except BaseException:
+        _kill_group(proc)
+        raise
     return Result(
         tuple(redact(a, secrets) for a in argv),
-        done.returncode,
-        redact(done.stdout, secrets),
-        redact(done.stderr, secrets),
+        proc.returncode,
+        redact(stdout, secrets),
+        redact(stderr, secrets),
     )
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the command's process group, then reap it (its pipes close once every member is gone)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=30)
 
 
 def last_error_line(stderr: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 from .config import AgentConfig, FilesConfig, SwiftConfig
 from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from .manifest import HashCache, Manifest
+from .probe import url_answers
 from .proc import Result, last_error_line, run
 from .secrets import base_env, read_env_file, read_secret
 
@@ -178,6 +179,7 @@ class ResticEngine:
         agent keeps them to a minimum (list, backup, ls for a differential).
         """
         self._snapshots: list[Snapshot] | None = None
+        self.storage_answers()
         try:
             self._snapshots = self.snapshots()
         except BackupError as exc:
@@ -185,6 +187,15 @@ class ResticEngine:
                 raise
             self._ensure_repo(self.cfg.repository, self.cfg.password_file)
             self._snapshots = []
+
+    def storage_answers(self) -> None:
+        """Fail within seconds when Swift's auth endpoint is down or hung (restic itself would wait)."""
+        if self.swift is None or not self.cfg.repository.startswith("swift:"):
+            return
+        creds = read_env_file(self.swift.credentials_file)
+        url = creds.get("OS_AUTH_URL") or creds.get("ST_AUTH")
+        if url:
+            url_answers(url, what="Swift auth endpoint", ca_file=self.swift.ca_file)
 
     def _ensure_repo(
         self,

@@ -18,6 +18,7 @@ from ccsec.backup.lock import run_lock
 from ccsec.backup.manifest import latest, sha256_file
 from ccsec.backup.restic import ResticEngine
 from ccsec.backup.secrets import SecretFileError
+from ccsec_testbeds.faults import kill_tree, processes_matching
 from ccsec_testbeds.swift_aio import SwiftAIO
 
 pytestmark = pytest.mark.swift
@@ -61,9 +62,11 @@ def test_kill_9_mid_backup_then_rerun_is_clean(files_setup, swift: SwiftAIO) -> 
         time.sleep(0.05)
     else:
         pytest.fail("no upload observed within 60s")
-    os.killpg(proc.pid, signal.SIGKILL)
+    victims = kill_tree(proc.pid)  # what systemd's cgroup kill does: restic runs in its own process group
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    assert len(victims) >= 2, "restic was not running under the agent"
+    assert not processes_matching(s.container), "a restic process outlived the kill"
     assert [x.id for x in engine.snapshots()] == [first.snapshot_id]  # the killed run made no snapshot
 
     # rerun: stale restic lock and the agent's flock do not block it
