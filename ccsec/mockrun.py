@@ -122,6 +122,9 @@ class OpenStackMocks(pulumi.runtime.Mocks):
             state["containerRef"] = f"https://barbican.mock/v1/containers/{rid}"
         elif typ == "openstack:identity/applicationCredential:ApplicationCredential":
             state["secret"] = hashlib.sha256(f"secret/{args.name}".encode()).hexdigest()
+        elif typ == "openstack:identity/ec2CredentialV3:Ec2CredentialV3":
+            state["access"] = hashlib.sha256(f"access/{args.name}".encode()).hexdigest()[:32]
+            state["secret"] = hashlib.sha256(f"ec2-secret/{args.name}".encode()).hexdigest()
         elif typ == "openstack:loadbalancer/loadBalancer:LoadBalancer":
             state.update(vipPortId=f"{rid}-vip-port", vipAddress="10.0.0.10")
         elif typ == "openstack:networking/floatingIp:FloatingIp":
@@ -136,8 +139,25 @@ class OpenStackMocks(pulumi.runtime.Mocks):
         self.next_host[subnet_id] = index
         return str(network.network_address + index)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        """Lookups (they run at preview too): the deploying user's scope and roles by name."""
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            ids = {k: str(uuid.uuid5(uuid.NAMESPACE_URL, f"scope/{k}")) for k in ("project", "user", "domain")}
+            return {
+                "name": args.args.get("name", "current"),
+                "projectId": ids["project"],
+                "projectName": "ccaas",
+                "projectDomainId": ids["domain"],
+                "userId": ids["user"],
+                "userName": "deployer",
+                "userDomainId": ids["domain"],
+                "roles": [{"roleId": str(uuid.uuid5(uuid.NAMESPACE_URL, "role/member")), "roleName": "member"}],
+            }
+        if args.token == "openstack:identity/getRole:getRole":
+            role = str(args.args.get("name", ""))
+            role_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"role/{role}"))
+            return {"id": role_id, "name": role, "domainId": "default"}
+        return {}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

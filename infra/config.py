@@ -26,7 +26,12 @@ ZONES = role_model.ZONES
 ENVIRONMENTS = ("dev", "staging", "prod", "lab")
 CLASSIFICATIONS = ("internal", "confidential", "restricted")
 TLS_MODES = ("self-signed", "provided")
-SECRET_KEYS = ("tlsPrivateKey", "backupS3AccessKey", "backupS3SecretKey")
+SECRET_KEYS = ("tlsPrivateKey",)
+# Keys of earlier releases that the program now creates itself: refused with the fix, never silently ignored.
+RETIRED_KEYS = {
+    "backupS3AccessKey": "the program creates the db backup user's EC2 credential itself",
+    "backupS3SecretKey": "the program creates the db backup user's EC2 credential itself",
+}
 DEFAULT_CIPHERS = (
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
     "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
@@ -112,6 +117,7 @@ class BackupSpec:
     credential_expires_at: str
     swift_auth_url: str
     s3_endpoint: str = "swift.internal"  # Swift's S3 API (pgBackRest), HTTPS on port 443
+    s3_role: str = "swiftoperator"  # the role the db backup user holds on the project (Swift's operator role)
 
 
 @dataclass(frozen=True)
@@ -272,6 +278,7 @@ TOP_KEYS = (
     "logging",
     "tlsCertificate",
     *SECRET_KEYS,
+    *RETIRED_KEYS,
 )
 
 
@@ -287,6 +294,9 @@ def parse_config(
     top = reader.mapping(dict(values), "config", TOP_KEYS)
     # Unknown top-level keys are reported with their bare name, like every other path.
     reader.problems = [p.removeprefix("config.") for p in reader.problems]
+    for key, why in RETIRED_KEYS.items():
+        if key in top:
+            reader.fail(key, f"is no longer used: {why}; remove it: pulumi config rm {key}")
 
     environment = reader.choice(top, "environment", "", ENVIRONMENTS, REQUIRED)
     owner = reader.get(top, "owner", "", str, REQUIRED, validate.free_text)
@@ -503,7 +513,7 @@ def _cipher_list(value: str) -> str | None:
 
 
 def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> BackupSpec:
-    known = ("diffMinutes", "fullDays", "credentialExpiresAt", "swiftAuthUrl", "s3Endpoint")
+    known = ("diffMinutes", "fullDays", "credentialExpiresAt", "swiftAuthUrl", "s3Endpoint", "s3Role")
     raw = reader.mapping(top.get("backup", _MISSING), "backup", known)
     diff = reader.int_range(raw, "diffMinutes", "backup", 1, 5, 5)
     full = reader.int_range(raw, "fullDays", "backup", 1, 30, 30)
@@ -525,12 +535,14 @@ def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> Bac
             reader.fail("backup.credentialExpiresAt", "must be an RFC 3339 time such as '2027-06-30T00:00:00Z'")
     auth_url = reader.get(raw, "swiftAuthUrl", "backup", str, "https://keystone.internal:5000/v3", validate.https_url)
     s3_endpoint = reader.get(raw, "s3Endpoint", "backup", str, "swift.internal", validate.host_or_ip)
+    s3_role = reader.get(raw, "s3Role", "backup", str, "swiftoperator", validate.keystone_role)
     return BackupSpec(
         diff or 5,
         full or 30,
         expires or "",
         _typed(validate.HttpsUrl, auth_url or ""),
         _typed(validate.Host, s3_endpoint or ""),
+        s3_role or "swiftoperator",
     )
 
 

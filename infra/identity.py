@@ -55,6 +55,7 @@ class Access(pulumi.ComponentResource):
             for role in role_model.BACKUP_ROLES
             if cfg.cluster[role].count > 0
         }
+        self.s3_credentials = self._s3_credentials(name, cfg, child)
         # The restic / pgBackRest repository key: generated, never typed by a person, a secret end to end.
         self.repository_keys = {
             role: random.RandomPassword(f"{name}-{role}-repo-key", length=48, special=False, opts=child)
@@ -74,6 +75,50 @@ class Access(pulumi.ComponentResource):
         }
         self.register_outputs({})
 
+    def _s3_credentials(
+        self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions
+    ) -> dict[str, openstack.identity.Ec2CredentialV3]:
+        """pgBackRest's S3 key (db): an EC2 credential of a dedicated user, created here so one ``pulumi up``
+        yields working backups.
+
+        An EC2 credential takes no access rules and does not expire, so it lends every role of its user:
+        the user exists only for this, has no password (it cannot log in), and holds one role on the
+        stack's project, ``backup.s3Role`` (Swift's operator role, never admin). Blast radius of a stolen
+        key: read, write and delete on every container of the project's Swift account (keep the stack's
+        project free of other object storage), nothing in Nova, Neutron or Cinder.
+        """
+        pgbackrest_roles = [role for role in self.backup_credentials if _runs_pgbackrest(role)]
+        if not pgbackrest_roles:
+            return {}
+        scope = openstack.identity.get_auth_scope_output(name="current", region=cfg.region)
+        s3_role = openstack.identity.get_role_output(name=cfg.backup.s3_role, region=cfg.region)
+        credentials = {}
+        for role in pgbackrest_roles:
+            user = openstack.identity.User(
+                f"{name}-{role}-s3-user",
+                name=f"{cfg.stack}-{role}-backup-s3",
+                description=f"pgBackRest on {role} hosts: holds only the EC2 key for Swift's S3 API",
+                default_project_id=scope.project_id,
+                enabled=True,
+                opts=child,
+            )
+            grant = openstack.identity.RoleAssignment(
+                f"{name}-{role}-s3-grant",
+                user_id=user.id,
+                project_id=scope.project_id,
+                role_id=s3_role.id,
+                region=cfg.region,
+                opts=child,
+            )
+            credentials[role] = openstack.identity.Ec2CredentialV3(
+                f"{name}-{role}-s3-key",
+                user_id=user.id,
+                project_id=scope.project_id,
+                region=cfg.region,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[grant])),
+            )
+        return credentials
+
     def totp(self) -> pulumi.Output[dict[str, str]]:
         """Administrator name -> hex seed, a secret; the bastion's /etc/users.oath is made from it."""
         names = list(self.totp_seeds)
@@ -86,13 +131,12 @@ class Access(pulumi.ComponentResource):
     def backup_env(self, cfg: StackConfig, role: str) -> pulumi.Output[dict[str, str]]:
         """The backup agent's secrets (cloud-init writes them to 0600 root files); a secret as a whole.
 
-        restic uses the application credential; pgBackRest (db) needs Swift's S3 API, i.e. EC2
-        credentials, which pulumi-openstack cannot create: set them as the stack secrets
-        ``backupS3AccessKey`` / ``backupS3SecretKey`` (``openstack ec2 credentials create``).
+        restic uses the application credential; pgBackRest (db) uses Swift's S3 API with the EC2 key
+        of :meth:`_s3_credentials`.
         """
         credential = self.backup_credentials[role]
-        config = pulumi.Config()
-        s3_key, s3_secret = config.get_secret("backupS3AccessKey"), config.get_secret("backupS3SecretKey")
+        s3 = self.s3_credentials.get(role)
+        s3_key, s3_secret = (s3.access, s3.secret) if s3 is not None else ("", "")
         cipher = self.cipher_passes[role].result if role in self.cipher_passes else ""
         return pulumi.Output.secret(
             pulumi.Output.all(
@@ -116,6 +160,7 @@ def _backup_env(cfg: StackConfig, role: str, values: list) -> dict[str, str]:
     }
     if _runs_pgbackrest(role):
         env["PGBACKREST_CIPHER_PASS"] = values[3]
-        if values[4] and values[5]:
-            env.update(AWS_ACCESS_KEY_ID=values[4], AWS_SECRET_ACCESS_KEY=values[5])
+        if not (values[4] and values[5]):
+            raise ValueError(f"{role}: the backup user's EC2 credential has no access key or secret")
+        env.update(AWS_ACCESS_KEY_ID=values[4], AWS_SECRET_ACCESS_KEY=values[5])
     return env

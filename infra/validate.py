@@ -495,6 +495,16 @@ def name(text: str) -> str | None:
 
 
 @string_check
+def keystone_role(text: str) -> str | None:
+    """A Keystone role name for a machine user: never an admin role (the S3 key lends it to a host)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,63}", text):
+        return "must be a Keystone role name of letters, digits, '_', '.' or '-' (e.g. 'swiftoperator')"
+    if "admin" in text.lower():
+        return "must not be an admin role: the S3 key on the db hosts would carry it; use Swift's operator role"
+    return None
+
+
+@string_check
 def flavor(text: str) -> str | None:
     if not FLAVOR_RE.match(text):
         return "must be a Nova flavor name of letters, digits, '.', '_' or '-' (e.g. 'm1.large')"

@@ -272,6 +272,7 @@ USER_DATA_SOURCES = frozenset(
         "random:index/randomId:RandomId",
         "random:index/randomPassword:RandomPassword",
         "openstack:identity/applicationCredential:ApplicationCredential",
+        "openstack:identity/ec2CredentialV3:Ec2CredentialV3",  # the db's S3 key (backup/s3.env)
         "openstack:blockstorage/volume:Volume",
     }
 )

@@ -28,6 +28,9 @@ from ._props import (
     as_int,
     get,
     has,
+    is_unknown,
+    present,
+    raw_get,
     seq,
     str_list,
 )
@@ -138,8 +141,8 @@ def _ec2_backup_only(args: StackValidationArgs, report: ReportViolation) -> None
         if res.resource_type != EC2_CREDENTIAL:
             continue
         users = [d for d in res.dependencies if d.resource_type == IDENTITY_USER]
-        user_id = get(res.props, "userId") if has(res.props, "userId") else None
-        if not users and not (isinstance(user_id, str) and user_id in allowed):
+        user_id = raw_get(res.props, "userId")  # unknown at preview when it comes from a user being created
+        if not users and not (isinstance(user_id, str) and not is_unknown(user_id) and user_id in allowed):
             report(
                 f"{res.name}: user_id is not the dedicated backup user (the program's own user would lend "
                 "all its roles to the S3 API).",
@@ -147,7 +150,7 @@ def _ec2_backup_only(args: StackValidationArgs, report: ReportViolation) -> None
             )
         elif users and not all(_is_backup_user(u, allowed) for u in users):
             report(f"{res.name}: user_id is a user other than the dedicated backup user.", res.urn)
-        if not get(res.props, "projectId"):
+        if not present(res.props, "projectId"):
             report(f"{res.name}: project_id is not set; scope the credential to the backup project.", res.urn)
 
 

@@ -105,6 +105,13 @@ def test_prod_needs_two_hosts_per_role_for_anti_affinity() -> None:
         (("backup", "credentialExpiresAt"), "2030-01-01T00:00:00Z", "backup.credentialExpiresAt: is more than 400"),
         (("backup", "swiftAuthUrl"), "http://keystone:5000/v3", "backup.swiftAuthUrl: must be an https:// URL"),
         (("backup", "s3Endpoint"), "swift.internal\nrepo1-path=/x", "backup.s3Endpoint: must not contain newlines"),
+        (("backup", "s3Role"), "admin", "backup.s3Role: must not be an admin role"),
+        (("backup", "s3Role"), "ResellerAdmin", "backup.s3Role: must not be an admin role"),
+        (("backup", "s3Role"), "cloud_ADMIN", "backup.s3Role: must not be an admin role"),
+        (("backup", "s3Role"), "swift operator", "backup.s3Role: must be a Keystone role name"),
+        (("backup", "s3Role"), "member\n", "backup.s3Role: must not contain"),
+        (("backup", "s3Role"), "", "backup.s3Role: must be a Keystone role name"),
+        (("backup", "s3Role"), ["member"], "backup.s3Role: must be a string"),
         (("tls", "httpRedirect"), "yes", "tls.httpRedirect: must be true or false, got str"),
         (("cluster", "app", "count"), True, "cluster.app.count: must be an integer, got a boolean"),
         (("environment",), "production", "environment: must be one of dev, staging, prod, lab"),
@@ -145,6 +152,25 @@ def test_secrets_must_be_stored_as_pulumi_secrets() -> None:
     found = problems(values, ("ccaas-baseline:tlsCertificate",))
     assert any(p.startswith("tlsPrivateKey: must be stored as a secret") for p in found)
     assert not any("MIIE" in p for p in found), "an error must never echo a secret value"
+
+
+@pytest.mark.parametrize("key", ["backupS3AccessKey", "backupS3SecretKey"])
+def test_hand_made_s3_keys_of_the_two_phase_deployment_are_refused_with_the_fix(key: str) -> None:
+    values = dev_values()
+    values[key] = "AKIAHANDMADE0000"
+    found = problems(values, (f"ccaas-baseline:{key}",))
+    assert f"{key}: is no longer used: the program creates the db backup user's EC2 credential itself; " in "".join(
+        found
+    )
+    assert any(p.endswith(f"pulumi config rm {key}") for p in found), found
+    assert not any("AKIAHANDMADE" in p for p in found), "an error must never echo a secret value"
+
+
+def test_s3_role_defaults_to_swift_operator_and_takes_a_custom_one() -> None:
+    values = dev_values()
+    assert parse_config(values, (), "dev", now=NOW).backup.s3_role == "swiftoperator"
+    values.setdefault("backup", {})["s3Role"] = "object-store_writer"
+    assert parse_config(values, (), "dev", now=NOW).backup.s3_role == "object-store_writer"
 
 
 def test_self_signed_tls_is_refused_in_prod() -> None:

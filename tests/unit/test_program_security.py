@@ -6,6 +6,7 @@ import base64
 import gzip
 import ipaddress
 import re
+import uuid
 
 import yaml
 
@@ -190,6 +191,40 @@ def test_backup_credentials_are_restricted_to_swift_and_expire(inventory: Invent
         for rule in credential.inputs["accessRules"]:
             assert rule["service"] == "object-store"
             assert rule["path"].split("/")[3] in containers
+
+
+def test_db_s3_key_is_created_for_a_dedicated_user_with_one_swift_role(inventory: Inventory) -> None:
+    """One `pulumi up` yields working pgBackRest backups: the program makes the EC2 key, for nobody but a
+    password-less backup user holding one non-admin role on the project, and it reaches only db hosts."""
+    keys = inventory.of_type(":identity/ec2CredentialV3:Ec2CredentialV3")
+    users = {u.urn: u for u in inventory.of_type(":identity/user:User")}
+    assert len(keys) == 1, "one EC2 key: pgBackRest runs on the db role only"
+    key = keys[0]
+    owner = [users[d] for d in key.property_dependencies.get("userId", ()) if d in users]
+    assert len(owner) == 1, "the key's user_id comes from the dedicated user"
+    user = owner[0]
+    assert "backup" in user.inputs["name"] and "password" not in user.inputs, "the user cannot log in"
+    assert key.inputs["projectId"] and key.inputs["projectId"] == user.inputs["defaultProjectId"]
+    grants = [
+        g
+        for g in inventory.of_type(":identity/roleAssignment:RoleAssignment")
+        if user.urn in g.property_dependencies.get("userId", ())
+    ]
+    assert len(grants) == 1, "the backup user holds exactly one role"
+    assert grants[0].inputs["projectId"] == key.inputs["projectId"]
+    # the mock engine resolves a role name to uuid5("role/<name>"): the grant is the configured Swift role
+    assert grants[0].inputs["roleId"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "role/swiftoperator"))
+    assert inventory.cfg.backup.s3_role == "swiftoperator"
+    for instance in inventory.instances():
+        from_key = key.urn in instance.property_dependencies.get("userData", ())
+        assert from_key == (instance.inputs["metadata"]["role"] == "db"), instance.name
+        if from_key:
+            env = yaml.safe_load(delivered(instance.inputs["userData"]))
+            files = {f["path"]: f for f in env["write_files"]}
+            s3 = files["/etc/ccsec/backup/secrets/s3.env"]
+            assert (s3["permissions"], s3["owner"]) == ("0600", "root:root")
+            values = dict(line.split("=", 1) for line in s3["content"].splitlines())
+            assert set(values) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} and all(values.values())
 
 
 def test_operator_and_auditor_roles_exist(inventory: Inventory) -> None:
