@@ -17,8 +17,6 @@ failed or RPO too old. A drill that cannot run at all (no backup, Swift down, wr
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +31,7 @@ from .errors import BackupError
 from .manifest import iso, utcnow
 from .pgbackrest import PgBackRestEngine
 from .restic import ResticEngine, parse_time
+from .scratch import scratch_dir
 
 MAX_RPO_SECONDS = 300
 # parent of a mkdtemp() scratch dir (unique, 0711): /var/tmp because the PostgreSQL user must traverse it
@@ -136,7 +135,8 @@ def drill(
     """Restore and verify every configured engine (or ``engines``) into a fresh dir below ``target_dir``.
 
     ``now`` overrides the clock the RPO is measured against (tests, replaying a drill). The
-    scratch directory (restored files, scratch cluster) is always removed afterwards.
+    scratch directory (restored files, scratch cluster) is always removed afterwards, also when the
+    drill is killed (:mod:`backup.scratch`).
     """
     names = engines or tuple(n for n in ("files", "postgres") if getattr(cfg, n) is not None)
     if not names:
@@ -145,10 +145,7 @@ def drill(
     report = DrillReport(host=cfg.agent.host, started_at=iso(started), at=iso(at) if at else None)
     report.max_rpo_seconds = max_rpo_seconds
     t0 = time.monotonic()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="ccsec-drill-", dir=target_dir))
-    scratch.chmod(0o711)  # the PostgreSQL user must reach its own 0700 subdirectory
-    try:
+    with scratch_dir(target_dir) as scratch:  # removed however the drill ends (backup.scratch)
         for name in names:
             engine = engine_for(cfg, name)
             if isinstance(engine, ResticEngine):
@@ -158,8 +155,6 @@ def drill(
             else:
                 raise BackupError(f"engine {name}: the drill has no restore procedure for it")
         report.rto_seconds = round(time.monotonic() - t0, 3)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     rpos = [_rpo(e.point_time, report.at or report.started_at) for e in report.engines]
     report.rpo_seconds = None if None in rpos or not rpos else max(r for r in rpos if r is not None)
     report.finished_at = iso(utcnow() if now is None else started + timedelta(seconds=time.monotonic() - t0))

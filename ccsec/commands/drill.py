@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,20 +78,17 @@ def run(args: argparse.Namespace) -> int:
     The agent's ``ConfigError`` and ``BackupError`` reach ``ccsec.cli.main``, which reports them (exit 2).
     """
     from ccsec.backup import config as config_mod
+    from ccsec.backup.scratch import exit_on_signals, scratch_dir
 
-    state_dir: Path | None = None
+    exit_on_signals()  # SIGTERM/SIGHUP unwind like an error: the scratch cluster and dirs are removed
     cfg = config_mod.load(_lab_config() if args.lab else args.config)
-    if args.lab:
-        # the engines' working state (pgBackRest's config, read by the PostgreSQL user) goes to a fresh,
-        # traversable dir instead of the lab's root-only work dir; removed after the drill
-        args.scratch.mkdir(parents=True, exist_ok=True)
-        state_dir = Path(tempfile.mkdtemp(prefix="ccsec-drill-state-", dir=args.scratch))
-        cfg = dataclasses.replace(cfg, agent=dataclasses.replace(cfg.agent, state_dir=state_dir))
-    try:
+    if not args.lab:
         return _drill(args, cfg)
-    finally:
-        if state_dir is not None:
-            shutil.rmtree(state_dir, ignore_errors=True)
+    # the engines' working state (pgBackRest's config, read by the PostgreSQL user) goes to a fresh,
+    # traversable dir instead of the lab's root-only work dir; removed after the drill
+    with scratch_dir(args.scratch, "ccsec-drill-state-") as state_dir:
+        cfg = dataclasses.replace(cfg, agent=dataclasses.replace(cfg.agent, state_dir=state_dir))
+        return _drill(args, cfg)
 
 
 def _drill(args: argparse.Namespace, cfg) -> int:

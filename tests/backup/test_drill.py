@@ -323,3 +323,116 @@ def test_an_engine_result_that_checked_nothing_is_never_verified() -> None:
     report.engines[0].checked = 3
     assert report.verified is True and report.exit_code == 0
     assert DrillReport(host="h", started_at="x", rpo_seconds=1.0).verified is False  # no engine at all
+
+
+def _cmdlines() -> list[tuple[int, list[str]]]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if argv and argv[0]:
+                out.append((int(entry.name), argv))
+    return out
+
+
+def _using(parent: Path) -> list[int]:
+    """Live processes naming something under ``parent`` (restores, the scratch postmaster, reapers)."""
+    from ccsec_testbeds.faults import processes_matching
+
+    return processes_matching(str(parent))
+
+
+def _moment_reached(parent: Path, moment: str) -> bool:
+    for _, argv in _cmdlines():
+        line = " ".join(argv)
+        if str(parent) not in line:
+            continue
+        if moment == "restore" and "pgbackrest" in line and " restore " in f" {line} ":
+            return True
+        if moment == "cluster" and argv[0].endswith("postgres") and "-D" in argv:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("how", "moment"),
+    [("sigterm", "restore"), ("sigkill", "restore"), ("sigkill", "cluster"), ("whole-unit", "cluster")],
+)
+def test_a_drill_killed_mid_way_leaves_no_scratch_data_and_no_process(drilled: Drilled, how: str, moment: str) -> None:
+    """However the drill dies, no restored copy of production data and no scratch PostgreSQL stays behind.
+
+    sigterm: `systemctl stop`; sigkill: `kill -9` / the OOM killer on the drill alone (its reaper cleans up);
+    whole-unit: every process of the drill at once, reaper included (systemd's cgroup kill), then the unit's
+    ExecStopPost sweep."""
+    import subprocess
+    import sys
+
+    from ccsec_testbeds.faults import kill_tree
+
+    parent = Path(tempfile.mkdtemp(prefix="drill-kill-", dir="/var/tmp"))
+    parent.chmod(0o755)
+    try:
+        argv = [sys.executable, "-m", "ccsec.drill", "--config", str(drilled.config_path), "--engine", "postgres"]
+        proc = subprocess.Popen(
+            [*argv, "--scratch", str(parent)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not _moment_reached(parent, moment):
+            assert proc.poll() is None, f"the drill ended before the {moment}: {proc.stderr.read()}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, f"no {moment} within 120 s"
+            time.sleep(0.01)
+        assert list(parent.glob("ccsec-drill-*/postgres")), "the scratch restore target is not there"
+        if how == "sigterm":
+            os.kill(proc.pid, 15)
+        elif how == "sigkill":
+            os.kill(proc.pid, 9)
+        else:
+            kill_tree(proc.pid)
+        proc.wait(timeout=120)
+        if how == "whole-unit":  # the reaper died with it: the scratch is still there until the sweep
+            assert list(parent.glob("ccsec-drill-*")), "nothing to sweep: the test did not kill mid-way"
+            sweep = subprocess.run(
+                [sys.executable, "-m", "ccsec.backup.scratch", "--sweep", str(parent)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert sweep.returncode == 0 and "removed the scratch directory" in sweep.stderr, sweep.stderr
+        deadline = time.monotonic() + 60
+        while (list(parent.iterdir()) or _using(parent)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(parent.iterdir()) == [], "restored data left on disk"
+        assert _using(parent) == [], "a restore, the scratch PostgreSQL or a reaper is still running"
+        if how == "sigterm":
+            assert proc.returncode == 128 + 15
+    finally:
+        for pid in _using(parent):
+            os.kill(pid, 9)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_sweep_keeps_the_scratch_of_a_running_drill(tmp_path: Path) -> None:
+    from ccsec.backup.scratch import OWNER_FILE, owner_token, sweep
+
+    live = tmp_path / "ccsec-drill-live"
+    live.mkdir()
+    (live / OWNER_FILE).write_text(owner_token() + "\n")  # this test process: alive
+    dead = tmp_path / "ccsec-drill-dead"
+    dead.mkdir()
+    (dead / OWNER_FILE).write_text("999999999 12345\n")  # no such pid
+    reused = tmp_path / "ccsec-drill-reused"
+    reused.mkdir()
+    (reused / OWNER_FILE).write_text(f"{os.getpid()} 1\n")  # our pid, another start time: a reused pid
+    fresh = tmp_path / "ccsec-drill-fresh"  # a drill between mkdtemp and writing its owner file
+    fresh.mkdir()
+    other = tmp_path / "not-ours"
+    other.mkdir()
+    assert sorted(p.name for p in sweep(tmp_path)) == ["ccsec-drill-dead", "ccsec-drill-reused"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ccsec-drill-fresh", "ccsec-drill-live", "not-ours"]
