@@ -123,8 +123,7 @@ def _record(
     except DiskFullError as exc:
         m.result, m.error, error = "failure", str(exc), exc
     except BackupError as exc:  # a full state disk makes engines fail (or hang until the timeout): say so
-        note = note_if_full(cfg.agent.state_dir, cfg.agent.min_free_mib)
-        error = type(exc)(f"{exc}{note}") if note else exc
+        error = _with_note(exc, note_if_full(cfg.agent.state_dir, cfg.agent.min_free_mib))
         m.result, m.error = "failure", str(error)
     except OSError as exc:  # the agent's own files (hash cache, engine config): a full disk, mostly
         where = f"{exc.filename}: " if exc.filename else ""
@@ -140,6 +139,16 @@ def _record(
     if error is not None:
         raise error
     return m
+
+
+def _with_note(exc: BackupError, note: str) -> BackupError:
+    """``exc`` with ``note`` appended, of the same class when it takes a message (callers match on it)."""
+    if not note:
+        return exc
+    try:
+        return type(exc)(f"{exc}{note}")
+    except TypeError:
+        return BackupError(f"{exc}{note}")
 
 
 def _write_record(cfg: BackupConfig, m: Manifest, finished: float) -> BackupError | None:

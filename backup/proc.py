@@ -64,7 +64,7 @@ def run(
         stdout, stderr = proc.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         _kill_group(proc)
-        command = redact(f"{argv[0]} {argv[1] if len(argv) > 1 else ''}".strip(), secrets)
+        command = redact(describe(argv), secrets)
         raise BackupError(f"{command} timed out after {timeout:.0f}s and was stopped (process group killed)") from exc
     except BaseException:
         _kill_group(proc)
@@ -75,6 +75,28 @@ def run(
         redact(stdout, secrets),
         redact(stderr, secrets),
     )
+
+
+# engine subcommands, so a message names "pgbackrest backup", not "runuser -u" or "restic --repo"
+SUBCOMMANDS = frozenset(
+    {
+        *("annotate", "archive-push", "archive-get", "backup", "check", "expire", "info", "restore"),
+        *("stanza-create", "verify"),  # pgBackRest
+        *("cat", "copy", "forget", "init", "ls", "prune", "snapshots", "stats", "unlock"),  # restic
+    }
+)
+
+
+def describe(argv: list[str]) -> str:
+    """``"<program> <subcommand>"`` of an engine command line, through a ``runuser ... --`` prefix."""
+    words = list(argv)
+    if words and words[0].rsplit("/", 1)[-1] == "runuser" and "--" in words:
+        words = words[words.index("--") + 1 :]
+    if not words:
+        return "(empty command)"
+    program = words[0].rsplit("/", 1)[-1]
+    sub = next((w for w in words[1:] if w in SUBCOMMANDS), "")
+    return f"{program} {sub}".strip()
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

@@ -187,3 +187,22 @@ def test_min_free_mib_is_validated(value: str, ok: bool) -> None:
 
 def test_min_free_mib_defaults_to_128() -> None:
     assert parse(tomllib.loads(BASE)).agent.min_free_mib == 128
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["runuser", "-u", "postgres", "--", "pgbackrest", "--config=/x", "--stanza=main", "backup"],
+            "pgbackrest backup",
+        ),
+        (["/usr/bin/restic", "--repo", "swift:c:/h", "--cacert", "/ca.pem", "snapshots", "--json"], "restic snapshots"),
+        (["restic", "--repo", "swift:backup:/h", "backup", "/srv"], "restic backup"),
+        (["sh", "-c", "sleep 1"], "sh"),
+        ([], "(empty command)"),
+    ],
+)
+def test_a_timed_out_command_is_named_by_program_and_subcommand(argv: list[str], expected: str) -> None:
+    from ccsec.backup.proc import describe
+
+    assert describe(argv) == expected

@@ -171,7 +171,7 @@ def test_swift_hanging_mid_postgres_backup_is_bounded_and_leaves_nothing_running
     assert proc.returncode == 1, stderr
     assert took <= RUN_TIMEOUT + 30, f"the hung run took {took:.0f}s to end"
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "timed out" in lines[0] and "Traceback" not in stderr, stderr
+    assert len(lines) == 1 and "pgbackrest backup timed out" in lines[0] and "Traceback" not in stderr, stderr
     assert not pgbackrest_processes(pg), "pgBackRest (under runuser) outlived the agent's timeout"
     failed = latest(pg.cfg.agent.state_dir, "postgres")
     assert failed is not None and failed.result == "failure"
@@ -252,7 +252,7 @@ def test_swift_hanging_mid_files_backup_is_bounded_then_recovers(files_setup, sw
         _, stderr = proc.communicate(timeout=RUN_TIMEOUT + 60)
         took = time.monotonic() - hung_at
     assert proc.returncode == 1 and took <= RUN_TIMEOUT + 30, (took, stderr)
-    assert "timed out" in stderr and "Traceback" not in stderr, stderr
+    assert "restic backup timed out" in stderr and "Traceback" not in stderr, stderr
     assert not processes_matching(s.container), "restic outlived the agent's timeout"
     assert [x.id for x in engine.snapshots()] == [first.snapshot_id]
     rerun = run_backup(s.cfg, "files", "full")
