@@ -499,8 +499,11 @@ def keystone_role(text: str) -> str | None:
     """A Keystone role name for a machine user: never an admin role (the S3 key lends it to a host)."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,63}", text):
         return "must be a Keystone role name of letters, digits, '_', '.' or '-' (e.g. 'swiftoperator')"
-    if "admin" in text.lower():
+    lowered = text.lower()
+    if "admin" in lowered or "reseller" in lowered:
         return "must not be an admin role: the S3 key on the db hosts would carry it; use Swift's operator role"
+    if lowered == "service" or lowered.startswith("service"):
+        return "must not be a service role (Swift trusts service tokens across accounts); use Swift's operator role"
     return None
 
 
