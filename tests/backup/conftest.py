@@ -151,6 +151,20 @@ class PgSetup:
         return res.stdout.strip()
 
 
+def restore_and_query(pg: PgSetup, name: str, query: str, set_label: str | None = None) -> str:
+    """Restore ``set_label`` (default: the latest backup) into a fresh data dir under ``pg.root``, start it
+    on a new port with its own log, return ``query``'s result there, stop it."""
+    target = pg.root / name
+    pg.engine.restore(target, set_label=set_label)
+    port = free_ports(1)[0]
+    log = pg.logs / f"{name}.log"
+    pg_ctl(target, "start", log, f"-p {port} -c unix_socket_directories='{pg.socket_dir}' -c listen_addresses=''")
+    try:
+        return pg.psql(query, port=port)
+    finally:
+        pg_ctl(target, "stop", log)
+
+
 def pg_ctl(datadir: Path, action: str, logfile: Path, options: str = "") -> None:
     """Run pg_ctl as postgres; fail loudly with the server log on error."""
     argv = [

@@ -25,13 +25,12 @@ from ccsec.backup import metrics
 from ccsec.backup.agent import run_backup
 from ccsec.backup.errors import StorageUnavailableError
 from ccsec.backup.manifest import latest, sha256_file
-from ccsec.backup.pgbackrest import PgBackRestEngine
 from ccsec.backup.probe import PROBE_TIMEOUT_SECONDS
 from ccsec.backup.restic import ResticEngine
 from ccsec_testbeds.faults import HangingProxy, alive, fill, kill_tree, processes_matching, small_filesystem
-from ccsec_testbeds.swift_aio import SwiftAIO, free_ports
+from ccsec_testbeds.swift_aio import SwiftAIO
 
-from .conftest import PgSetup, pg_ctl, write_private, write_tree
+from .conftest import PgSetup, restore_and_query, write_private, write_tree
 
 pytestmark = pytest.mark.swift
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,19 +84,6 @@ def big(pg: PgSetup) -> Iterator[PgSetup]:
     yield pg
 
 
-def restore_checksum(pg: PgSetup, name: str, engine: PgBackRestEngine | None = None) -> str:
-    """Restore the latest backup into a fresh data dir, start it on its own port, return BIG_CHECKSUM."""
-    target = pg.root / name
-    (engine or pg.engine).restore(target)
-    port = free_ports(1)[0]
-    log = pg.logs / f"{name}.log"
-    pg_ctl(target, "start", log, f"-p {port} -c unix_socket_directories='{pg.socket_dir}' -c listen_addresses=''")
-    try:
-        return pg.psql(BIG_CHECKSUM, port=port)
-    finally:
-        pg_ctl(target, "stop", log)
-
-
 def pgbackrest_processes(pg: PgSetup) -> list[int]:
     return processes_matching(f"--config={pg.engine.config_path}")
 
@@ -130,7 +116,7 @@ def test_pgbackrest_killed_mid_backup_then_verify_backup_and_restore(big: PgSetu
     rerun = run_backup(pg.cfg, "postgres", "full")
     assert rerun.result == "success" and rerun.snapshot_id not in labels_before
     pg.engine.pgbackrest(["verify"])
-    assert restore_checksum(pg, "restore-after-kill") == live
+    assert restore_and_query(pg, "restore-after-kill", BIG_CHECKSUM) == live
 
 
 def test_postgres_backup_against_hung_swift_fails_fast(big: PgSetup) -> None:

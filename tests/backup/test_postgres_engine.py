@@ -10,25 +10,12 @@ import pytest
 from ccsec.backup import metrics
 from ccsec.backup.agent import run_backup, run_maintenance
 from ccsec.backup.errors import RepositoryPasswordError, StorageUnavailableError
-from ccsec_testbeds.swift_aio import SwiftAIO, free_ports
+from ccsec_testbeds.swift_aio import SwiftAIO
 
-from .conftest import PgSetup, pg_ctl
+from .conftest import PgSetup, restore_and_query
 
 pytestmark = pytest.mark.swift
 CHECKSUM = "select count(*) || ':' || md5(coalesce(string_agg(id || v, ',' order by id), '')) from t"
-
-
-def restore_and_query(pg: PgSetup, name: str, set_label: str) -> str:
-    """Restore ``set_label`` into a fresh data dir, start it on a new port, return CHECKSUM there."""
-    target = pg.root / name
-    pg.engine.restore(target, set_label=set_label)
-    port = free_ports(1)[0]
-    log = pg.logs / f"{name}.log"
-    pg_ctl(target, "start", log, f"-p {port} -c unix_socket_directories='{pg.socket_dir}' -c listen_addresses=''")
-    try:
-        return pg.psql(CHECKSUM, port=port)
-    finally:
-        pg_ctl(target, "stop", log)
 
 
 def test_full_diff_and_restore_into_fresh_data_dir(pg: PgSetup, swift: SwiftAIO) -> None:
@@ -49,8 +36,8 @@ def test_full_diff_and_restore_into_fresh_data_dir(pg: PgSetup, swift: SwiftAIO)
     pg.psql("insert into t select g, 'late' from generate_series(1501, 1600) g")  # not in any backup
 
     assert at_full.startswith("1000:") and at_diff.startswith("1500:")
-    assert restore_and_query(pg, "restore-diff", diff.snapshot_id) == at_diff
-    assert restore_and_query(pg, "restore-full", full.snapshot_id) == at_full
+    assert restore_and_query(pg, "restore-diff", CHECKSUM, diff.snapshot_id) == at_diff
+    assert restore_and_query(pg, "restore-full", CHECKSUM, full.snapshot_id) == at_full
 
     # the repository in Swift is encrypted: info files are OpenSSL "Salted__" blobs, not plaintext
     bucket = pg.cfg.postgres.bucket if pg.cfg.postgres else ""
