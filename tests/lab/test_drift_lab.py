@@ -1,5 +1,9 @@
-"""`ccsec drift --lab` on real lab VMs, through the bastion: a tampered host is drift naming its controls,
-the restored lab is clean, and a changed host key is refused as a possible man-in-the-middle.
+"""`ccsec drift --lab` and `ccsec verify --lab` on real lab VMs, through the bastion: a tampered host is drift
+and a verify failure naming its controls, the restored lab is clean, and a changed host key is refused as a
+possible man-in-the-middle.
+
+Cost (TCG, 2 cores): each full host-suite run over bastion + app takes 2-4 minutes, so the lab runs it twice
+(tampered drift, clean drift after the restore); the verify checks run only the tampered controls.
 
 Runs before test_lab_e2e.py (module order), whose last test takes the lab down.
 """
@@ -7,6 +11,7 @@ Runs before test_lab_e2e.py (module order), whose last test takes the lab down.
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +36,13 @@ def only_report(out: Path) -> dict:
     return json.loads((kept / "drift.json").read_text())
 
 
-def test_tampered_host_is_drift_naming_the_controls_then_clean_once_restored(
+def verify_controls(out: Path, controls: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = ccsec("verify", "--lab", "--controls", controls, "--out", str(out))
+    summary = out / "summary.json"
+    return result, json.loads(summary.read_text()) if summary.is_file() else {}
+
+
+def test_tampered_host_is_drift_and_a_verify_failure_naming_the_controls_then_clean_once_restored(
     lab_state: LabState, tmp_path: Path
 ) -> None:
     target = next(h for h in lab_state.hosts if h.role != "bastion")  # reached through the bastion
@@ -46,8 +57,21 @@ def test_tampered_host_is_drift_naming_the_controls_then_clean_once_restored(
         assert report["hosts"]["failed_controls"] == ["HOST-02", "HOST-05"]
         assert {f["host"] for f in report["hosts"]["findings"]} == {target.name}
         assert any("kernel.sysrq" in f["message"] for f in report["hosts"]["findings"])
+        # verify, the same suite run once by hand: exit 1, the failing host and control named
+        failed, summary = verify_controls(tmp_path / "verify-tampered", "HOST-02,HOST-05")
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert f"FAILED [HOST-02] {target.name}" in failed.stdout
+        assert summary["failed_controls"] == ["HOST-02", "HOST-05"]
+        failing = [f for f in summary["findings"] if f["outcome"] == "failed"]
+        assert {f["host"] for f in failing} == {target.name}
+        assert any("permitrootlogin" in f["message"] for f in failing)
+        assert (tmp_path / "verify-tampered" / "junit.xml").is_file()
     finally:
         sudo(target, RESTORE)
+    passed, summary = verify_controls(tmp_path / "verify-restored", "HOST-02,HOST-05")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert summary["failed"] == summary["errors"] == 0 and summary["passed"] >= 2 * len(lab_state.hosts)
+    # the whole suite, every host: the hardened lab passes (the README's "verify passes on the lab")
     clean = ccsec("drift", "--lab", "--out", str(tmp_path / "clean"), "--format", "json")
     report = json.loads(clean.stdout) if clean.stdout.startswith("{") else {}
     assert clean.returncode == 0, clean.stdout[-4000:] + clean.stderr

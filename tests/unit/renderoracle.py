@@ -667,11 +667,13 @@ UNITS = [
 ]
 DIFF_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/systemd/system/ccsec-backup-offsite.timer"]
-# runcmd entries per role: 27 for every host (image check, sysctl, /dev/shm, nftables x3, login.defs x4,
-# modes x2, visudo, journal x3, rsyslog+chrony, auditd x2, upgrades, aide timer, masks, aide digest + check,
-# aide init, sshd x2);
-# app +5 (TLS, site x3, nginx), db +3 (LUKS, listen, restart), recordings +1 (LUKS); backup agent +5 (db, recordings)
-RUNCMD_COUNT = {"bastion": 27, "app": 32, "db": 35, "recordings": 33, "payment": 27}
+# runcmd entries per role: 28 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
+# daemon-reload, stop masked, nftables restart, login.defs x4, modes x2, visudo, journal x3, rsyslog+chrony,
+# auditd x2, upgrades + aide timer, aide digest + check, aide init, sshd x2);
+# app +5 (TLS, site x3, nginx), db +2 (listen, LUKS), recordings +1 (LUKS); backup agent +4 (db, recordings)
+RUNCMD_COUNT = {"bastion": 28, "app": 33, "db": 34, "recordings": 33, "payment": 28}
+# systemctl verbs that reload systemd unless told not to (each reload: ~10 s of a first boot under TCG)
+RELOADING_VERBS = {"enable", "disable", "mask", "unmask", "reenable", "preset", "link", "revert"}
 
 
 def expected_write_files(host: Host) -> list[str]:
@@ -737,6 +739,15 @@ def check_cloud_config_document(document: dict, host: Host) -> None:
     _eq(f"runcmd entries ({role})", len(runcmd), RUNCMD_COUNT[role])
     shell_strings = [c for c in runcmd if not (isinstance(c, list) and all(isinstance(a, str) for a in c))]
     _eq("runcmd entries that a shell would parse (strings)", shell_strings, [])
+    systemctl = [c for c in runcmd if c and c[0] == "systemctl"]
+    reloading = [c for c in systemctl if RELOADING_VERBS & set(c) and "--no-reload" not in c]
+    _eq("systemctl calls that reload systemd (add --no-reload)", reloading, [])
+    _eq("daemon-reloads in runcmd", sum(c[1:] == ["daemon-reload"] for c in systemctl), 1)
+    reload_at = runcmd.index(["systemctl", "daemon-reload"])
+    late = [c for c in systemctl[: systemctl.index(["systemctl", "daemon-reload"])] if "--now" in c]
+    _eq("units started before the one daemon-reload", late, [])
+    starts = [i for i, c in enumerate(runcmd) if c[:2] in (["systemctl", "start"], ["systemctl", "restart"])]
+    _eq("starts before the daemon-reload", [runcmd[i] for i in starts if i < reload_at], [])
 
 
 # --- rendering a host the way the program does ------------------------------------------------------
