@@ -96,6 +96,12 @@ class DrillReport:
             f"- **RPO achieved: {rpo}** (limit {self.max_rpo_seconds} s, {'ok' if self.rpo_ok else 'EXCEEDED'})",
             f"- **RTO: {self.rto_seconds:.1f} s** (drill start to verified)",
             f"- verification: {'all verified' if self.verified else 'FAILED'}",
+            *[
+                f"- {e.engine} consistency (pg_amcheck: heap and every btree index): "
+                f"{'ok' if e.details['amcheck']['ok'] else 'DAMAGED'} in {e.details['amcheck']['seconds']:.1f} s"
+                for e in self.engines
+                if "amcheck" in e.details
+            ],
             "",
             "| engine | restored point | type | time | newest backup | checked | restore s | verify s | result |",
             "|---|---|---|---|---|---|---|---|---|",

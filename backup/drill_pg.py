@@ -6,7 +6,8 @@
    empty data directory (archiving off);
 3. start it as the PostgreSQL user on a free port with its own socket dir, wait for recovery to
    reach the target and promote;
-4. compare per-table row counts and md5 checksums with the reference;
+4. compare per-table row counts and md5 checksums with the reference, then run PostgreSQL's own
+   consistency checks (``pg_amcheck``: heap pages and every btree index, see :mod:`backup.pgamcheck`);
 5. stop the scratch cluster and delete it (always, also on failure).
 """
 
@@ -19,13 +20,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import pgverify
+from . import pgamcheck, pgverify
 from .drill_files import EngineResult, NoRestorablePointError
 from .errors import BackupError, RepositoryPasswordError, StorageUnavailableError
 from .manifest import iso
 from .pgbackrest import PgBackRestEngine
 from .private_files import private_dir, write_private
-from .proc import run
+from .proc import as_user, run
 from .restic import parse_time
 from .secrets import base_env
 
@@ -64,9 +65,7 @@ class ScratchCluster:
 
     def _pg_ctl(self, *args: str, timeout: float = 300) -> tuple[int, str]:
         cfg = self.engine.cfg
-        argv = [str(cfg.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), *args]
-        if os.geteuid() == 0 and cfg.pg_user != "root":
-            argv = ["runuser", "-u", cfg.pg_user, "--", *argv]
+        argv = as_user([str(cfg.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), *args], cfg.pg_user)
         res = run(argv, base_env(), timeout, cwd="/")
         return res.returncode, res.stdout + res.stderr
 
@@ -87,9 +86,7 @@ class ScratchCluster:
     def minimal_conf(self) -> str:
         """A postgresql.conf with the primary's recovery-relevant limits (from the restored pg_control)."""
         cfg = self.engine.cfg
-        argv = [str(cfg.pg_bin / "pg_controldata"), "-D", str(self.data)]
-        if os.geteuid() == 0 and cfg.pg_user != "root":
-            argv = ["runuser", "-u", cfg.pg_user, "--", *argv]
+        argv = as_user([str(cfg.pg_bin / "pg_controldata"), "-D", str(self.data)], cfg.pg_user)
         res = run(argv, base_env(), 60, cwd="/")
         lines = [_MINIMAL_CONF.rstrip("\n")]
         for line in res.stdout.splitlines():
@@ -148,6 +145,7 @@ class ScratchCluster:
 def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path) -> EngineResult:
     """Restore the chosen point into a scratch cluster under ``scratch``, verify, then remove it."""
     result = EngineResult(engine="postgres")
+    cfg = engine.cfg
     engine.write_config()
     engine.reachable()
     backups = engine.backups()
@@ -183,10 +181,14 @@ def drill_postgres(engine: PgBackRestEngine, at: datetime | None, scratch: Path)
         result.restore_seconds = round(time.monotonic() - t0, 3)
         t1 = time.monotonic()
         actual = pgverify.table_checksums(cluster.psql(), ref["database"])
-        result.verify_seconds = round(time.monotonic() - t1, 3)
         result.problems = pgverify.compare(ref["tables"], actual)
         result.checked = len(set(ref["tables"]) | set(actual))
         result.details["rows_total"] = sum(t["rows"] for t in actual.values())
+        # checksums scan tables, never indexes: PostgreSQL's own checks cover heap pages and every btree
+        consistency = pgamcheck.check_cluster(cfg.pg_bin, cluster.sock, cluster.port, cfg.pg_user)
+        result.verify_seconds = round(time.monotonic() - t1, 3)
+        result.details["amcheck"] = {"ok": consistency.ok, "seconds": consistency.seconds}
+        result.problems += consistency.problems
         if not result.problems and result.details["rows_total"] == 0:
             result.problems.append(
                 f"database {ref['database']}: zero rows verified (every table empty): nothing was proven restorable"

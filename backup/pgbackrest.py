@@ -26,7 +26,7 @@ from .errors import BackupError, RepositoryPasswordError, StorageUnavailableErro
 from .manifest import Manifest
 from .private_files import private_dir, write_private
 from .probe import http_answers
-from .proc import Result, last_error_line, run
+from .proc import Result, as_user, last_error_line, run
 from .secrets import base_env, read_env_file, read_secret
 
 _STORAGE_DOWN = (
@@ -144,8 +144,7 @@ class PgBackRestEngine:
     def pgbackrest(self, args: list[str], timeout: float | None = None, check: bool = True) -> Result:
         """Run ``pgbackrest --config=... --stanza=... <args>`` as the PostgreSQL user."""
         argv = ["pgbackrest", f"--config={self.config_path}", f"--stanza={self.cfg.stanza}", *args]
-        if os.geteuid() == 0 and self.cfg.pg_user != "root":
-            argv = ["runuser", "-u", self.cfg.pg_user, "--", *argv]
+        argv = as_user(argv, self.cfg.pg_user)
         env = base_env()
         env["HOME"] = pwd.getpwnam(self.cfg.pg_user).pw_dir
         res = run(argv, env, timeout or self.agent.timeout_seconds, cwd="/")

@@ -21,13 +21,12 @@ the database at the reference time, a moment after the backup ended — not the 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from .errors import BackupError
-from .proc import run
+from .proc import as_user, run
 from .secrets import base_env
 
 REFERENCE_SCHEMA = "ccsec-pg-reference/1"
@@ -55,9 +54,7 @@ class Psql:
         """Run ``sql`` (a script, read from stdin) and return the non-empty output lines."""
         argv = [str(self.pg_bin / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
         argv += ["-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, "-d", database, "-f", "-"]
-        if os.geteuid() == 0 and self.user != "root":
-            argv = ["runuser", "-u", self.user, "--", *argv]
-        res = run(argv, base_env(), self.timeout, input_text=sql, cwd="/")
+        res = run(as_user(argv, self.user), base_env(), self.timeout, input_text=sql, cwd="/")
         if res.returncode != 0:
             lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
             raise BackupError(f"psql on port {self.port} db {database}: {lines[-1] if lines else 'failed'}")

@@ -30,6 +30,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def as_user(argv: list[str], user: str) -> list[str]:
+    """``argv`` run as ``user`` (through ``runuser``) when we are root; unchanged otherwise.
+
+    PostgreSQL's tools refuse to run as root, and peer authentication maps the OS user to the role.
+    """
+    if os.geteuid() == 0 and user != "root":
+        return ["runuser", "-u", user, "--", *argv]
+    return argv
+
+
 def run(
     argv: list[str],
     env: dict[str, str],

@@ -104,10 +104,12 @@ def test_drill_after_full_and_diff_verifies_files_and_db(drilled: Drilled, capsy
     assert by_engine["postgres"]["point_id"] == drilled.pg_diff.snapshot_id
     assert by_engine["postgres"]["checked"] == 2
     assert by_engine["postgres"]["details"]["rows_total"] == 1002
+    assert by_engine["postgres"]["details"]["amcheck"]["ok"] is True
     assert 0 <= doc["rpo_seconds"] < 300 and doc["rto_seconds"] > 0
     assert all(0 <= e["rpo_seconds"] <= doc["rpo_seconds"] for e in doc["engines"])
     md = next(out.glob("drill-*.md")).read_text()
     assert "PASS" in md and "RPO achieved" in md and "RTO" in md
+    assert "postgres consistency (pg_amcheck: heap and every btree index): ok" in md
     assert json.loads(next(out.glob("drill-*.json")).read_text())["exit_code"] == 0
     # the scratch cluster is gone and nothing was left under the scratch parent
     assert not list(Path("/var/tmp").glob("ccsec-drill-*/postgres/data"))
@@ -311,6 +313,48 @@ def test_zero_rows_verified_fails_the_drill(drilled: Drilled, capsys, monkeypatc
     engine = doc["engines"][0]
     assert code == 1 and doc["verified"] is False and engine["checked"] >= 2
     assert any("zero rows verified" in p for p in engine["problems"]), engine["problems"]
+
+
+def test_an_index_that_disagrees_with_its_table_fails_the_drill_though_every_row_matches(
+    drilled: Drilled, capsys
+) -> None:
+    """Row checksums scan tables and never read an index; PostgreSQL's own checks must catch the rest."""
+    pg = drilled.pg
+    # A function declared IMMUTABLE that is not: the index keeps the values computed at insert time, and
+    # once the knob turns no index entry matches its row (a query through the index returns the wrong row).
+    pg.psql("create table knob (k int); insert into knob values (1)")
+    pg.psql(
+        "create function lying(i int) returns int language sql immutable as 'select i * (select k from public.knob)'"
+    )
+    pg.psql("create index calls_lying on calls (lying(id))")
+    pg.psql("update knob set k = 2")
+    # the same question, two answers: through the index (stale keys) and by a table scan (the truth)
+    assert pg.psql("set enable_seqscan = off; select id from calls where lying(id) = 2") == "2"
+    assert (
+        pg.psql("set enable_indexscan = off; set enable_bitmapscan = off; select id from calls where lying(id) = 2")
+        == "1"
+    )
+    try:
+        run_backup(drilled.cfg, "postgres", "diff")
+        code = drill_cli.main(["--config", str(drilled.config_path), "--engine", "postgres", "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        (engine,) = doc["engines"]
+        assert code == 1 and doc["verified"] is False and engine["verified"] is False
+        assert engine["details"]["amcheck"]["ok"] is False
+        problems = engine["problems"]
+        assert problems and all(p.startswith("pg_amcheck: ") for p in problems), problems  # every row matched
+        assert any("calls_lying" in p and "lacks matching index tuple" in p for p in problems), problems
+    finally:
+        pg.psql("drop index calls_lying; drop function lying(int); drop table knob")
+        run_backup(drilled.cfg, "postgres", "diff")  # later tests drill the newest backup: a sound one
+
+
+def test_pg_amcheck_that_cannot_reach_the_cluster_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    from ccsec.backup.errors import BackupError
+    from ccsec.backup.pgamcheck import check_cluster
+
+    with pytest.raises(BackupError, match=r"^pg_amcheck could not check the restored cluster: .+"):
+        check_cluster(Path("/usr/lib/postgresql/15/bin"), tmp_path, 1, "postgres", timeout=60)
 
 
 def test_an_engine_result_that_checked_nothing_is_never_verified() -> None:

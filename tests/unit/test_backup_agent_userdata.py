@@ -160,7 +160,9 @@ def test_rendered_agent_config_is_valid_and_names_the_secret_files(role: str) ->
 def test_timers_are_enabled_last_and_a_first_run_starts(role: str, engine: str) -> None:
     document = yaml.safe_load(render("lab", role, LAB_ENV, BackupTarget("10.0.2.2", 65000)))
     runcmd = document["runcmd"]
-    enable = next(i for i, c in enumerate(runcmd) if c[:3] == ["systemctl", "enable", "--now"] and any("@" in u for u in c))
+    enable = next(
+        i for i, c in enumerate(runcmd) if c[:3] == ["systemctl", "enable", "--now"] and any("@" in u for u in c)
+    )
     assert {f"ccsec-backup-{k}@{engine}.timer" for k in ("diff", "full", "check")} <= set(runcmd[enable][3:])
     assert runcmd[enable + 1] == ["systemctl", "start", "--no-block", f"ccsec-backup-diff@{engine}.service"]
     # both roles keep their data on the LUKS volume: its setup (which restarts PostgreSQL on db) comes first

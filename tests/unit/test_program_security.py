@@ -243,7 +243,9 @@ def test_stateful_hosts_carry_their_backup_schedule(inventory: Inventory) -> Non
                 secret = files[f"/etc/ccsec/backup/secrets/{name}"]
                 assert (secret["permissions"], secret["owner"]) == ("0600", "root:root")
             assert "/opt/ccsec/ccsec-backup.pyz" in files and "/etc/ccsec/backup/agent.toml" in files
-            enable = next(c for c in env["runcmd"] if c[:3] == ["systemctl", "enable", "--now"] and any("@" in u for u in c))
+            enable = next(
+                c for c in env["runcmd"] if c[:3] == ["systemctl", "enable", "--now"] and any("@" in u for u in c)
+            )
             engine = "postgres" if role == "db" else "files"
             assert f"ccsec-backup-diff@{engine}.timer" in enable and f"ccsec-backup-full@{engine}.timer" in enable
 
