@@ -29,6 +29,7 @@ def as_dict(report: DriftReport) -> dict:
         "infra": report.infra.as_dict(),
         "hosts": {
             "targets": hosts.targets,
+            "controls": hosts.controls or "all",
             "seconds": round(hosts.seconds, 1),
             "passed": result.passed if result else 0,
             "failed": result.failed if result else 0,

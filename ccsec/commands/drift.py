@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction, parents: Parents) -> None:
         help="treat a skipped infrastructure check (no Pulumi CLI) as 'could not check' (exit 2)",
     )
     p.add_argument("--workers", type=int, default=0, help="pytest-xdist workers (default: 2 per host, ≤ 4 per CPU)")
+    p.add_argument(
+        "--controls",
+        metavar="IDS",
+        help="re-check only these host controls (comma-separated, e.g. HOST-02,HOST-05); a clean result then "
+        "lists the other controls under NOT CHECKED",
+    )
     p.set_defaults(handler=run)
 
 
@@ -96,6 +102,22 @@ def _targets(args: argparse.Namespace) -> list[SshTarget]:
     return targets_from_outputs(_stack_outputs(args), known_hosts, args.user, identity)
 
 
+def _controls(value: str | None) -> list[str]:
+    """--controls ids, each known to controls.yaml and proven by a host test; refused before anything runs."""
+    if value is None:
+        return []
+    from ccsec.policies.controls import load_catalogue
+
+    wanted = sorted({c.strip() for c in value.split(",") if c.strip()})
+    if not wanted:
+        raise UsageError("--controls: no control ids given (e.g. --controls HOST-02,HOST-05)")
+    catalogue = load_catalogue().controls
+    unknown = [c for c in wanted if c not in catalogue]
+    if unknown:
+        raise UsageError(f"--controls: unknown control ids {unknown} (the ids are in policies/controls.yaml)")
+    return wanted
+
+
 def run(args: argparse.Namespace) -> int:
     """Check infrastructure and hosts, write the reports, print the chosen format, return the verdict."""
     if not args.lab:
@@ -106,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"checking a stack's hosts needs {', '.join(missing)} (see `ccsec drift --help`)")
     if args.workers < 0:
         raise UsageError("--workers must be >= 0")
+    controls = _controls(args.controls)
     stack = args.stack or "lab"
     out_dir = (Path(args.out or project_dir() / "reports") / f"drift-{drift.stamp()}").resolve()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -115,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     except TargetError as error:
         hosts = drift.HostDrift(targets=[], error=str(error))
     else:
-        hosts = drift.check_hosts(targets, out_dir, args.workers)
+        hosts = drift.check_hosts(targets, out_dir, args.workers, controls)
     report = drift.DriftReport(
         stack=stack,
         mode="lab" if args.lab else "stack",

@@ -35,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the control id (controls.yaml) the test proves")
+    config.addinivalue_line("markers", "runs_last: may wait for first-boot work; collected after every other check")
     config.addinivalue_line("markers", "roles(*names): roles the test applies to (others deselect it)")
     if config.getoption("help", default=False) or not config.pluginmanager.has_plugin(TESTINFRA_PLUGIN):
         return  # --help, or testinfra disabled: nothing can connect to a host, so there is no key to pin
@@ -101,7 +102,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (keep if _host_facts(host)["role"] in marker.args else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # Checks that may wait for first-boot work (AIDE's first scan) go last, so on a fresh host the wait
+    # overlaps every other check instead of holding them up.
+    items[:] = sorted(keep, key=lambda item: item.get_closest_marker("runs_last") is not None)
 
 
 @pytest.hookimpl(hookwrapper=True)

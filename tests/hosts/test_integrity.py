@@ -10,6 +10,7 @@ AIDE_INIT_WAIT_SECONDS = 1200  # aide --init on a fresh host; minutes under QEMU
 
 
 @pytest.mark.control("HOST-12")
+@pytest.mark.runs_last
 def test_aide_has_a_baseline_and_a_daily_check(host) -> None:
     assert host.package("aide").is_installed
     # cloud-init starts the first `aideinit` in the background (unit ccaas-aide-init) so boot is

@@ -91,6 +91,19 @@ def test_a_skipped_infra_check_is_named_in_every_output(tmp_path: Path) -> None:
     assert cases is not None and cases.find("testcase/skipped") is not None
 
 
+def test_a_scoped_recheck_is_clean_only_in_what_it_checked(tmp_path: Path) -> None:
+    part = hosts(passed=4)
+    part.controls = ["HOST-02", "HOST-05"]
+    result = report(CLEAN_INFRA, part)
+    assert (result.exit_code, result.verdict) == (0, "clean")
+    head = drift_report.render_text(result).splitlines()[0]
+    assert head.endswith("NOT CHECKED: host controls other than HOST-02,HOST-05 (exit 0)"), head
+    data = drift_report.as_dict(result)
+    assert data["not_checked"] == ["host controls other than HOST-02,HOST-05"]
+    assert data["hosts"]["controls"] == ["HOST-02", "HOST-05"]
+    assert drift_report.as_dict(report(CLEAN_INFRA, hosts()))["hosts"]["controls"] == "all"
+
+
 def test_drift_is_reported_by_resource_property_and_control() -> None:
     result = report(DRIFT_INFRA, hosts(failed=1))
     text = drift_report.render_text(result)
@@ -169,6 +182,23 @@ def ccsec(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 def test_cli_without_a_stack_or_lab_is_a_clear_error() -> None:
     result = ccsec("drift")
     assert result.returncode == 2 and "--stack NAME is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("HOST-99", "unknown control ids ['HOST-99']"),
+        ("host-02", "unknown control ids ['host-02']"),
+        (" , ", "no control ids"),
+    ],
+)
+def test_cli_controls_that_name_nothing_real_are_refused_before_anything_runs(
+    tmp_path: Path, value: str, named: str
+) -> None:
+    out = tmp_path / "out"
+    result = ccsec("drift", "--lab", "--controls", value, "--out", str(out), env={"CCSEC_LAB_WORK": str(tmp_path)})
+    assert result.returncode == 2 and named in result.stderr, result.stderr
+    assert not out.exists()  # refused before any report was started
 
 
 def test_cli_stack_mode_names_every_missing_input() -> None:
