@@ -102,6 +102,10 @@ def test_a_scoped_recheck_is_clean_only_in_what_it_checked(tmp_path: Path) -> No
     assert data["not_checked"] == ["host controls other than HOST-02,HOST-05"]
     assert data["hosts"]["controls"] == ["HOST-02", "HOST-05"]
     assert drift_report.as_dict(report(CLEAN_INFRA, hosts()))["hosts"]["controls"] == "all"
+    # a scope that matched no host test (a NET control, say) ran nothing: could not check, not clean
+    nothing = hosts(passed=0)
+    nothing.controls = ["NET-01"]
+    assert (report(CLEAN_INFRA, nothing).exit_code, report(CLEAN_INFRA, nothing).verdict) == (2, "incomplete")
 
 
 def test_drift_is_reported_by_resource_property_and_control() -> None:
