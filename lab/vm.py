@@ -155,6 +155,12 @@ def choose_accel(kernel: Path, cache: Path | None = None) -> str:
     return accel
 
 
+# Under TCG every SIMD instruction is a helper call: with ``-cpu max`` the guest's OpenSSL, libgcrypt and glibc
+# pick their AVX paths and run several times slower (bench/tcg_cpu.py: ChaCha20, AES-GCM, SHA-2). QEMU's own
+# baseline x86-64 model keeps them on plain SSE2, which TCG translates well; Debian 12 needs nothing more.
+TCG_CPU_MODEL = "qemu64"
+
+
 def qemu_argv(spec: VmSpec) -> list[str]:
     """The QEMU command line for ``spec``."""
     forwards = f"hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22"
@@ -177,7 +183,7 @@ def qemu_argv(spec: VmSpec) -> list[str]:
             # a fixed, late PCI slot: root must stay /dev/vda (KERNEL_CMDLINE), whatever QEMU's ordering
             f"virtio-blk-pci,drive=data0,serial={DATA_SERIAL},addr=0x1e",
         ]
-    cpu = "host" if spec.accel == "kvm" else "max"
+    cpu = "host" if spec.accel == "kvm" else TCG_CPU_MODEL
     # TCG's translation cache defaults to 1 GiB per VM; 256 MiB keeps RAM per VM near its guest size.
     accel = "kvm" if spec.accel == "kvm" else "tcg,tb-size=256"
     return [

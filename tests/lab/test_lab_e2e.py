@@ -102,6 +102,21 @@ def test_paramiko_with_pinned_key(lab_state: LabState) -> None:
     assert rc == 0 and "done" in out
 
 
+def test_a_tcg_guest_is_not_offered_simd_that_tcg_emulates_slowly(lab_state: LabState) -> None:
+    """Under TCG, AVX/AVX2/AVX-512 make the guest's crypto several times slower (bench/tcg_cpu.py): a guest that
+    sees them would run the lab's SSH, AIDE and backups at that cost. Under KVM the host's CPU is passed through."""
+    h = lab_state.hosts[0]
+    client = connect(h.ssh_host, h.ssh_port, h.user, h.identity_file, h.known_hosts_file)
+    try:
+        rc, out, _ = run(client, "grep -m1 '^flags' /proc/cpuinfo", timeout=60)
+    finally:
+        client.close()
+    flags = set(out.split(":", 1)[1].split())
+    assert rc == 0 and {"sse2", "lm"} <= flags, out
+    if lab_state.accel == "tcg":
+        assert not {f for f in flags if f.startswith("avx")}, sorted(flags)
+
+
 def test_testinfra_host_is_pinned(lab_state: LabState) -> None:
     from ccsec.lab.testinfra_host import testinfra_host
 

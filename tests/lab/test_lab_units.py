@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import paramiko
@@ -78,6 +79,9 @@ def test_qemu_argv_is_local_only(tmp_path: Path) -> None:
     assert netdevs[1] == "user,id=net1,net=10.40.0.0/24,host=10.40.0.2,hostfwd=tcp:127.0.0.1:8443-:443"
     assert f"virtio-blk-pci,drive=data0,serial={vm.DATA_SERIAL},addr=0x1e" in argv
     assert "tcg" in argv[argv.index("-accel") + 1]
+    # TCG emulates AVX slowly: the guest gets a baseline x86-64 model, never "max" or the host's (KVM only)
+    assert argv[argv.index("-cpu") + 1] not in ("max", "host")
+    assert vm.qemu_argv(dataclasses.replace(spec, accel="kvm"))[argv.index("-cpu") + 1] == "host"
     assert "root=/dev/vda" in argv[argv.index("-append") + 1]
 
 
