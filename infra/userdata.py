@@ -252,6 +252,8 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/pam.d/common-password", "common-password.j2"),
     HostFile("/etc/sudoers.d/10-ccaas-baseline", "sudoers.j2", "0440"),
     HostFile("/etc/audit/rules.d/50-ccaas-baseline.rules", "audit.rules.j2", "0600"),
+    HostFile("/etc/audit/auditd.conf", "auditd.conf.j2", "0640"),
+    HostFile("/etc/audit/plugins.d/syslog.conf", "audit-syslog-plugin.conf.j2", "0640"),
     HostFile("/etc/aide/aide.conf.d/99_ccaas_baseline", "aide.conf.j2"),
     HostFile("/etc/apt/apt.conf.d/20auto-upgrades", "auto-upgrades.j2"),
     HostFile("/etc/chrony/sources.d/ccaas-baseline.sources", "chrony.sources.j2"),
@@ -314,6 +316,13 @@ PRIVILEGED_COMMANDS = (
     "/usr/sbin/useradd",
     "/usr/sbin/userdel",
     "/usr/sbin/visudo",
+    # the image's other setuid/setgid programs (a host test finds every one on the booted host)
+    "/usr/bin/dotlockfile",
+    "/usr/bin/expiry",
+    "/usr/bin/ssh-agent",
+    "/usr/lib/dbus-1.0/dbus-daemon-launch-helper",
+    "/usr/lib/openssh/ssh-keysign",
+    "/usr/sbin/unix_chkpwd",
 )
 SHELL_TIMEOUT_SECONDS = 900
 

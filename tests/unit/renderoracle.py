@@ -359,6 +359,142 @@ def check_rsyslog(text: str, host: Host) -> None:
     _eq("rsyslog parameters (rsyslogd -d -N1)", model.params, expected)
 
 
+# --- auditd (HOST-11) -------------------------------------------------------------------------------
+
+USER_ACTS = frozenset({"auid>=1000", "auid!=unset"})  # a person's actions, not daemons' or cloud-init's
+# (key, syscalls, filters) that BOTH ABIs must have: PCI DSS 10.2.1.x and CIS Debian 12 6.3.3, by hand
+AUDIT_SYSCALL_RULES = [
+    ("access", {"creat", "open", "openat", "truncate", "ftruncate"}, USER_ACTS | {"exit=-EACCES"}),
+    ("access", {"creat", "open", "openat", "truncate", "ftruncate"}, USER_ACTS | {"exit=-EPERM"}),
+    ("delete", {"unlink", "unlinkat", "rename", "renameat"}, USER_ACTS),
+    ("perm_mod", {"chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown", "fchownat"}, USER_ACTS),
+    ("perm_mod", {"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"}, USER_ACTS),
+    ("mounts", {"mount"}, USER_ACTS),
+    ("time-change", {"adjtimex", "settimeofday", "clock_settime"}, frozenset()),
+    ("system-locale", {"sethostname", "setdomainname"}, frozenset()),
+    ("modules", {"init_module", "finit_module", "delete_module"}, frozenset()),
+    ("user_emulation", {"execve"}, frozenset({"euid!=uid", "auid!=unset"})),
+    ("setuid", {"execve"}, frozenset({"uid!=euid", "euid=0"})),
+]
+AUDIT_WATCHES = {
+    **{p: ("wa", "identity") for p in ("/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow")},
+    "/etc/security/opasswd": ("wa", "identity"),
+    "/etc/pam.d/": ("wa", "identity"),
+    "/etc/sudoers": ("wa", "scope"),
+    "/etc/sudoers.d/": ("wa", "scope"),
+    "/var/log/audit/": ("rwa", "audit-log"),  # 10.2.1.3: every access to the audit logs
+    "/etc/audit/": ("wa", "audit-config"),
+    "/etc/localtime": ("wa", "time-change"),
+    "/etc/hosts": ("wa", "system-locale"),
+    "/etc/hostname": ("wa", "system-locale"),
+    "/etc/nftables.conf": ("wa", "firewall"),
+    "/etc/ssh/sshd_config.d/": ("wa", "sshd"),
+    "/var/log/lastlog": ("wa", "logins"),
+    "/var/log/wtmp": ("wa", "session"),
+    "/var/log/btmp": ("wa", "session"),
+}
+PRIVILEGED = {"/usr/bin/sudo", "/usr/bin/su", "/usr/bin/passwd", "/usr/bin/chsh", "/usr/bin/newgrp", "/usr/bin/mount"}
+AUDIT_CONTROL = {"-D", "-f 1", "-b 8192", "--backlog_wait_time 60000"}
+
+
+def _audit_rule(line: str) -> tuple[str, frozenset[str], frozenset[str], str]:
+    """``-a always,exit ...`` as (arch, syscalls, other filters, key); anything else fails."""
+    tokens = line.split()
+    assert tokens[:2] == ["-a", "always,exit"], f"audit rule that is not always,exit: {line!r}"
+    arch, key, syscalls, filters = "", "", set(), set()
+    pairs = list(zip(tokens[2::2], tokens[3::2], strict=True))
+    for flag, value in pairs:
+        if flag == "-S":
+            syscalls |= set(value.split(","))
+        elif flag == "-F" and value.startswith("arch="):
+            arch = value.removeprefix("arch=")
+        elif flag in ("-k", "-F") and (flag == "-k" or value.startswith("key=")):
+            key = value.removeprefix("key=")
+        elif flag in ("-F", "-C"):
+            filters.add(value)
+        else:
+            raise AssertionError(f"audit rule option {flag} not expected: {line!r}")
+    assert key, f"audit rule without a key (unsearchable evidence): {line!r}"
+    return arch, frozenset(syscalls), frozenset(filters), key
+
+
+def check_audit_rules(text: str, host: Host) -> None:
+    lines = _lines(text)
+    _eq("audit rules: first and last", (lines[0], lines[-1]), ("-D", "-e 2"))  # flushed, then immutable
+    watches: dict[str, tuple[str, str]] = {}
+    rules = []
+    for line in lines[1:-1]:
+        if line in AUDIT_CONTROL:
+            continue
+        if line.startswith("-w "):
+            match = re.fullmatch(r"-w (/\S+) -p ([rwxa]+) -k ([A-Za-z_-]+)", line)
+            assert match, f"audit watch outside the grammar: {line!r}"
+            watches[match[1]] = (match[2], match[3])
+        else:
+            rules.append(_audit_rule(line))
+    for path, (perms, key) in AUDIT_WATCHES.items():
+        got_perms, got_key = watches.get(path, ("", ""))
+        assert got_key == key and set(perms) <= set(got_perms), f"audit watch {path}: {watches.get(path)}"
+    for key, syscalls, filters in AUDIT_SYSCALL_RULES:
+        for arch in ("b64", "b32"):
+            covered = set().union(*(s for a, s, f, k in rules if (a, f, k) == (arch, filters, key)))
+            assert syscalls <= covered, f"audit {key} ({arch}, {sorted(filters)}): {sorted(syscalls - covered)}"
+    privileged: set[str] = set()
+    for _, _, filters, key in rules:
+        paths = {f.removeprefix("path=") for f in filters if f.startswith("path=")}
+        if key == "privileged":
+            _eq(f"privileged-command rule {paths}", filters - {f"path={p}" for p in paths}, USER_ACTS | {"perm=x"})
+            privileged |= paths
+    assert privileged >= PRIVILEGED, f"privileged commands not audited: {sorted(PRIVILEGED - privileged)}"
+
+
+AUDITD_CONF = {
+    "log_file": "/var/log/audit/audit.log",
+    "write_logs": "yes",
+    "local_events": "yes",
+    "max_log_file_action": "keep_logs",  # rotated logs are evidence: never deleted
+    "space_left_action": "syslog",  # the alert leaves the host (forwarded)
+    "admin_space_left_action": "single",  # fail secure: nothing runs unaudited
+    "disk_full_action": "single",
+    "disk_error_action": "single",
+    "name_format": "hostname",
+    "plugin_dir": "/etc/audit/plugins.d",
+}
+
+
+def _key_values(text: str, what: str) -> dict[str, str]:
+    pairs = {}
+    for line in _lines(text):
+        match = re.fullmatch(r"([a-z0-9_]+) = (\S+(?: \S+)*)", line)
+        assert match, f"{what}: line outside the format's grammar: {line!r}"
+        assert match[1] not in pairs, f"{what}: {match[1]} set twice"
+        pairs[match[1]] = match[2]
+    return pairs
+
+
+def check_auditd_conf(text: str, host: Host) -> None:
+    conf = _key_values(text, "auditd.conf")
+    _eq("auditd.conf settings", {k: conf.get(k, "").lower() for k in AUDITD_CONF}, AUDITD_CONF)
+    assert int(conf["max_log_file"]) >= 8, conf["max_log_file"]
+    assert 0 < int(conf["admin_space_left"]) < int(conf["space_left"]), "the warning must come before the stop"
+
+
+def check_audit_syslog_plugin(text: str, host: Host) -> None:
+    conf = _key_values(text, "audit syslog plugin")
+    _eq(
+        "audit syslog plugin",
+        {k: conf.get(k) for k in ("active", "direction", "path", "type", "args")},
+        # local6: the facility the host test looks for in the journal
+        {
+            "active": "yes",
+            "direction": "out",
+            "path": "/sbin/audisp-syslog",
+            "type": "always",
+            "args": "LOG_INFO LOG_LOCAL6",
+        },
+    )
+
+
 # --- sudoers (HOST-10) ------------------------------------------------------------------------------
 
 SUDOERS = {
@@ -611,7 +747,9 @@ CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/pam.d/common-password": _grammar("common-password", _PAM),
     "/etc/pam.d/sshd": _grammar("pam.d/sshd", _PAM),
     "/etc/sudoers.d/10-ccaas-baseline": check_sudoers,
-    "/etc/audit/rules.d/50-ccaas-baseline.rules": _grammar("audit rules", r"--?[A-Za-z_]+( \S+)*"),
+    "/etc/audit/rules.d/50-ccaas-baseline.rules": check_audit_rules,
+    "/etc/audit/auditd.conf": check_auditd_conf,
+    "/etc/audit/plugins.d/syslog.conf": check_audit_syslog_plugin,
     "/etc/aide/aide.conf.d/99_ccaas_baseline": _grammar("aide.conf.d", r"/[a-z/._]+ Full"),
     "/etc/apt/apt.conf.d/20auto-upgrades": check_apt,
     "/etc/chrony/sources.d/ccaas-baseline.sources": check_chrony,
@@ -667,11 +805,11 @@ UNITS = [
 ]
 DIFF_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/systemd/system/ccsec-backup-offsite.timer"]
-# runcmd entries per role: 28 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
+# runcmd entries per role: 29 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
 # daemon-reload, stop masked, nftables restart, login.defs x4, modes x2, visudo, journal x3, rsyslog+chrony,
-# auditd x2, upgrades + aide timer, aide digest + check, aide init, sshd x2);
+# auditd x3, upgrades + aide timer, aide digest + check, aide init, sshd x2);
 # app +5 (TLS, site x3, nginx), db +2 (listen, LUKS), recordings +1 (LUKS); backup agent +4 (db, recordings)
-RUNCMD_COUNT = {"bastion": 28, "app": 33, "db": 34, "recordings": 33, "payment": 28}
+RUNCMD_COUNT = {"bastion": 29, "app": 34, "db": 35, "recordings": 34, "payment": 29}
 # systemctl verbs that reload systemd unless told not to (each reload: ~10 s of a first boot under TCG)
 RELOADING_VERBS = {"enable", "disable", "mask", "unmask", "reenable", "preset", "link", "revert"}
 

