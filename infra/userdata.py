@@ -255,6 +255,7 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/audit/auditd.conf", "auditd.conf.j2", "0640"),
     HostFile("/etc/audit/plugins.d/syslog.conf", "audit-syslog-plugin.conf.j2", "0640"),
     HostFile("/etc/aide/aide.conf.d/99_ccaas_baseline", "aide.conf.j2"),
+    HostFile("/etc/cron.allow", "cron.allow.j2", "0640"),
     HostFile("/etc/apt/apt.conf.d/20auto-upgrades", "auto-upgrades.j2"),
     HostFile("/etc/chrony/sources.d/ccaas-baseline.sources", "chrony.sources.j2"),
     HostFile("/etc/systemd/journald.conf.d/ccaas-baseline.conf", "journald.conf.j2"),

@@ -64,3 +64,39 @@ def test_drops_are_logged(host) -> None:
 @pytest.mark.control("HOST-04")
 def test_firewall_survives_reboot(host) -> None:
     assert host.service("nftables").is_enabled
+
+
+METADATA = {"ip": "169.254.169.254", "ip6": "fe80::a9fe:a9fe"}
+
+
+def _metadata_drop(rule: dict) -> str | None:
+    """The address family of a live output rule 'daddr <metadata> meta skuid != 0 ... drop', else None."""
+    exprs = rule["expr"]
+    if not any("drop" in e for e in exprs):
+        return None
+    matches = [e["match"] for e in exprs if "match" in e]
+    not_root = any(
+        m["left"].get("meta", {}).get("key") == "skuid" and m["op"] == "!=" and m["right"] == 0 for m in matches
+    )
+    if not not_root or len(matches) != 2:
+        return None
+    for m in matches:
+        payload = m["left"].get("payload", {})
+        if payload.get("field") == "daddr" and m["op"] == "==" and METADATA.get(payload.get("protocol")) == m["right"]:
+            return payload["protocol"]
+    return None
+
+
+@pytest.mark.control("HOST-04")
+def test_only_root_may_reach_the_metadata_service(host) -> None:
+    """User-data (host key, role secrets) is served there: a non-root process (an SSRF in the app) is dropped,
+    ahead of any accept. Checked in the loaded ruleset; the packet-level proof runs in a namespace in the unit
+    tests, because a probe from the lab would leave through QEMU's user network if the rule were missing."""
+    rules = [i["rule"] for i in ruleset(host) if "rule" in i and i["rule"].get("chain") == "output"]
+    families = [_metadata_drop(r) for r in rules]
+    assert {"ip", "ip6"} <= set(families), "no drop of the metadata address for non-root processes"
+    first = min(families.index("ip"), families.index("ip6"))
+    early_accepts = [
+        r for r in rules[:first] if any("accept" in e for e in r["expr"]) and '"lo"' not in json.dumps(r["expr"])
+    ]
+    assert not early_accepts, f"accepts ahead of the metadata drop: {early_accepts}"

@@ -48,6 +48,25 @@ def test_tcp_forwarding_only_on_the_bastion(host, role: str) -> None:
 
 
 @pytest.mark.control("HOST-02")
+def test_sshd_version_string_names_no_distribution_patch_level(host) -> None:
+    """What any scanner reads before authenticating: ``SSH-2.0-OpenSSH_9.2p1``, not ``... Debian-2+deb12u7``."""
+    banner = host.check_output("timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/22; head -n1 <&3'").strip()
+    assert banner.startswith("SSH-2.0-OpenSSH_"), banner
+    assert " " not in banner and "debian" not in banner.lower(), banner
+
+
+@pytest.mark.control("HOST-02")
+def test_ssh_keysign_is_not_setuid_and_stays_so_across_upgrades(host) -> None:
+    """Host-based authentication is off, so its setuid-root helper is only attack surface."""
+    keysign = host.file("/usr/lib/openssh/ssh-keysign")
+    assert keysign.exists and not keysign.mode & 0o6000, oct(keysign.mode)
+    with host.sudo():
+        override = host.check_output("dpkg-statoverride --list /usr/lib/openssh/ssh-keysign")
+    owner, group, mode, path = override.split()
+    assert (owner, group, int(mode, 8), path) == ("root", "root", 0o755, "/usr/lib/openssh/ssh-keysign"), override
+
+
+@pytest.mark.control("HOST-02")
 def test_sshd_is_running_and_enabled(host) -> None:
     service = host.service("ssh")
     assert service.is_running and service.is_enabled

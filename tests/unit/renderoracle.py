@@ -119,8 +119,10 @@ def _sshd_expected(role: str, extra: dict[str, str] | None = None) -> dict[str, 
 def check_sshd(text: str, host: Host) -> None:
     keywords = rp.sshd_keywords(text)
     top = [k for section, k in keywords if not section]
-    expected_top = sorted([*sshd_expected_overrides(host.role), "hostkey", "protocol"])
+    expected_top = sorted([*sshd_expected_overrides(host.role), "hostkey", "protocol", "debianbanner"])
     _eq("sshd drop-in directives outside Match", sorted(top), expected_top)
+    # Debian's patch: sshd -T does not print it, so its value is read from the text (the host test sees the wire)
+    _eq("DebianBanner", re.findall(r"^DebianBanner\s+(\S+)$", text, re.MULTILINE | re.IGNORECASE), ["no"])
     match = [(section, k) for section, k in keywords if section]
     expected_match = (
         [("Match Group totp", "match")] + [("Match Group totp", k) for k in SSHD_TOTP_MATCH]
@@ -219,6 +221,29 @@ def check_nftables(text: str, host: Host) -> None:
     _eq("forward rules", [r.canon() for r in ruleset.rules["forward"]], FORWARD_RULES)
     _check_input(ruleset.rules["input"], cfg, role)
     _check_output(ruleset.chains["output"]["policy"], ruleset.rules["output"], cfg, role)
+    _check_metadata_root_only(ruleset.rules["output"])
+
+
+METADATA_ADDRESSES = {"ip daddr": "169.254.169.254/32", "ip6 daddr": "fe80::a9fe:a9fe/128"}
+
+
+def _check_metadata_root_only(rules: list[rp.NftRule]) -> None:
+    """HOST-04: user-data (host key, role secrets) is served at the metadata address; only root may ask.
+
+    A drop for every other uid, for both address families, ahead of any accept that a new packet could match."""
+    for family, address in METADATA_ADDRESSES.items():
+        at = [
+            i
+            for i, r in enumerate(rules)
+            if r.verdict == "drop" and set(r.matches) == {family, "!=meta skuid"} and r.matches[family] == {address}
+        ]
+        assert at, f"output chain: no drop of {address} for non-root processes: {[r.canon() for r in rules]}"
+        _eq(f"uids allowed to reach {address}", rules[at[0]].matches["!=meta skuid"], {"0"})
+        before = [r.canon() for r in rules[: at[0]] if r.verdict == "accept" and r.matches not in LOOPBACK]
+        _eq(f"accepts ahead of the metadata drop ({family})", before, [])
+
+
+LOOPBACK = ({"meta oif": {"lo"}}, {"meta oifname": {"lo"}})
 
 
 def _check_input(rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
@@ -751,6 +776,7 @@ CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/audit/auditd.conf": check_auditd_conf,
     "/etc/audit/plugins.d/syslog.conf": check_audit_syslog_plugin,
     "/etc/aide/aide.conf.d/99_ccaas_baseline": _grammar("aide.conf.d", r"/[a-z/._]+ Full"),
+    "/etc/cron.allow": lambda text, host: _eq("cron.allow (who may schedule jobs)", _lines(text), ["root"]),
     "/etc/apt/apt.conf.d/20auto-upgrades": check_apt,
     "/etc/chrony/sources.d/ccaas-baseline.sources": check_chrony,
     "/etc/systemd/journald.conf.d/ccaas-baseline.conf": _grammar("journald.conf.d", _INI),
@@ -805,11 +831,11 @@ UNITS = [
 ]
 DIFF_DROPIN = "/etc/systemd/system/ccsec-backup-diff@.timer.d/10-ccaas-schedule.conf"
 OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/systemd/system/ccsec-backup-offsite.timer"]
-# runcmd entries per role: 29 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
-# daemon-reload, stop masked, nftables restart, login.defs x4, modes x2, visudo, journal x3, rsyslog+chrony,
-# auditd x3, upgrades + aide timer, aide digest + check, aide init, sshd x2);
+# runcmd entries per role: 31 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
+# daemon-reload, stop masked, nftables restart, login.defs x4, modes x2, visudo, ssh-keysign override,
+# cron modes, journal x3, rsyslog+chrony, auditd x3, upgrades + aide timer, aide digest + check, aide init, sshd x2);
 # app +5 (TLS, site x3, nginx), db +2 (listen, LUKS), recordings +1 (LUKS); backup agent +4 (db, recordings)
-RUNCMD_COUNT = {"bastion": 29, "app": 34, "db": 35, "recordings": 34, "payment": 29}
+RUNCMD_COUNT = {"bastion": 31, "app": 36, "db": 37, "recordings": 36, "payment": 31}
 # systemctl verbs that reload systemd unless told not to (each reload: ~10 s of a first boot under TCG)
 RELOADING_VERBS = {"enable", "disable", "mask", "unmask", "reenable", "preset", "link", "revert"}
 

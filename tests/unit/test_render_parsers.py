@@ -9,7 +9,10 @@ is not installed fails with the install command (scripts/render-deps.sh), it is 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -238,3 +241,52 @@ def test_a_weakened_audit_trail_is_caught(case: str, path: str, old: str, new: s
     assert old in text, f"{case}: the edit no longer applies to the rendered file"
     with pytest.raises(AssertionError):
         oracle.CHECKS[path](text.replace(old, new, 1), host)
+
+
+# Runs inside a private network namespace as the uid given: one datagram (and, for IPv4, one connect) to
+# the metadata address, routed into a veth pair inside the namespace, so nothing ever leaves it. Prints one
+# outcome per probe: "sent" or the errno name.
+METADATA_PROBE = """
+import errno, socket, sys
+probes = [("udp4", socket.AF_INET, socket.SOCK_DGRAM, ("169.254.169.254", 80)),
+          ("udp6", socket.AF_INET6, socket.SOCK_DGRAM, ("fe80::a9fe:a9fe", 80, 0, socket.if_nametoindex("meta0")))]
+if sys.argv[1] != "0":  # root's TCP connect would wait for an answer nobody in the namespace gives
+    probes.append(("tcp4", socket.AF_INET, socket.SOCK_STREAM, ("169.254.169.254", 80)))
+for name, family, kind, address in probes:
+    s = socket.socket(family, kind)
+    s.settimeout(2)
+    try:
+        s.sendto(b"GET", address) if kind == socket.SOCK_DGRAM else s.connect(address)
+        print(name, "sent")
+    except TimeoutError:
+        print(name, "timeout")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno, e.errno))
+"""
+
+
+def test_the_rendered_firewall_lets_only_root_reach_the_metadata_service(tmp_path: Path) -> None:
+    """HOST-04, behaviour in a real kernel: the app host's own ruleset, loaded in a namespace, refuses a
+    non-root process (as an SSRF in the app would run) both metadata addresses, and lets root (cloud-init) through."""
+    _, files, _ = host_for("dev", "app", tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == "/etc/nftables.conf"]
+    (tmp_path / "nftables.conf").write_text(text)
+    # the namespace's "metadata address" lives behind a veth pair; root loads the host's ruleset, then each uid
+    # runs the probe with the system Python (a path nobody may execute, unlike this run's private tmp dir)
+    script = (
+        "set -e; ip link set lo up; ip link add meta0 type veth peer name meta1;"
+        " ip link set meta1 up; ip link set meta0 up; ip addr add 169.254.0.1/16 dev meta0;"
+        ' ip addr add fe80::1/64 dev meta0 nodad; nft -f "$1";'
+        ' for uid in 0 65534; do echo "uid $uid";'
+        ' setpriv --reuid=$uid --regid=$uid --clear-groups "$2" -c "$3" $uid; done'
+    )
+    python = os.path.realpath(sys.executable)
+    out = subprocess.run(
+        [rp.tool("unshare"), "--net", "sh", "-c", script, "sh", str(tmp_path / "nftables.conf"), python,
+         METADATA_PROBE], capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    outcomes = out.stdout.split("uid ")
+    assert outcomes[1].split() == ["0", "udp4", "sent", "udp6", "sent"], out.stdout
+    # a dropped SYN is retried, not refused: TCP shows as a timeout; the datagrams' EPERM is the firewall's verdict
+    assert outcomes[2].split() == ["65534", "udp4", "EPERM", "udp6", "EPERM", "tcp4", "timeout"], out.stdout
