@@ -257,7 +257,7 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/aide/aide.conf.d/99_ccaas_baseline", "aide.conf.j2"),
     HostFile("/etc/cron.allow", "cron.allow.j2", "0640"),
     HostFile("/etc/apt/apt.conf.d/20auto-upgrades", "auto-upgrades.j2"),
-    HostFile("/etc/chrony/sources.d/ccaas-baseline.sources", "chrony.sources.j2"),
+    HostFile("/etc/chrony/chrony.conf", "chrony.conf.j2"),
     HostFile("/etc/systemd/journald.conf.d/ccaas-baseline.conf", "journald.conf.j2"),
     HostFile("/etc/rsyslog.d/60-ccaas-forward.conf", "rsyslog-forward.conf.j2"),
     HostFile("/etc/pam.d/sshd", "pam-sshd.j2", feature="totp"),
@@ -399,8 +399,13 @@ def render_lab_user_data(
     admin_public_key: str,
     backup_env: dict[str, str] | None = None,
     backup_target: BackupTarget | None = None,
+    totp_person: LabTotpPerson | None = None,
 ) -> str:
     """User-data for a lab VM: the stack's own rendering, with the lab's generated admin key.
+
+    ``totp_person``: on a role with the second factor (the bastion), a second administrator with TOTP on,
+    as every person in a real stack has, so the lab can log in with key + code; the automation account
+    (``admin_user``) has it off.
 
     db/recordings VMs back up to the lab's local Swift: ``backup_env`` holds its tempauth and S3
     credentials and random repository keys (instead of Keystone application credentials),
@@ -409,13 +414,27 @@ def render_lab_user_data(
     from ccsec.infra.stackfile import load_stack_config  # local import: the program itself never reads files
 
     cfg = load_stack_config(stack)
-    cfg = replace(cfg, admins=(Admin(admin_user, admin_public_key.strip(), totp=False),))
+    admins = [Admin(admin_user, admin_public_key.strip(), totp=False)]
+    totp: dict[str, str] = {}
+    if totp_person is not None:
+        admins.append(Admin(totp_person.name, totp_person.public_key.strip(), totp=True))
+        totp[totp_person.name] = totp_person.seed_hex
+    cfg = replace(cfg, admins=tuple(admins))
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
     spec = role_model.role(role)
     luks_key = lab_luks_key() if spec.data_volume is not None else ""
-    secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}))
+    secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}), totp=totp)
     device = LAB_DATA_DEVICE if spec.data_volume is not None else ""
     return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target)
+
+
+@dataclass(frozen=True)
+class LabTotpPerson:
+    """A lab administrator who logs in with key + TOTP code (the seed is the lab's, per boot)."""
+
+    name: str
+    public_key: str
+    seed_hex: str
 
 
 LAB_DATA_SERIAL = "ccaas-data"

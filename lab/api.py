@@ -33,9 +33,15 @@ from ccsec.lab.state import HostState, LabState
 if TYPE_CHECKING:  # the Swift all-in-one is a test bed, not product code: imported where the lab starts it
     from types import ModuleType
 
+    from ccsec.infra.userdata import LabTotpPerson
     from ccsec_testbeds.swift_aio import SwiftAIO
 
 DEFAULT_ADMIN = "ccadmin"
+# A person administrator on every host, as in a real stack: key + TOTP code on the bastion (its role has the
+# second factor), key behind it. One key and seed per lab, in the lab's private work dir.
+TOTP_PERSON = "ccperson"
+TOTP_PERSON_KEY = "person_ed25519"
+TOTP_PERSON_SEED = "person.totp"
 SSH_HOST = "127.0.0.1"
 # Roles the load balancer sends HTTPS to: their VM gets a second NIC in the edge zone, as behind Octavia.
 HTTPS_ROLES = tuple(r.name for r in MODEL if any(f.peer == "lb" for f in r.ingress))
@@ -95,6 +101,19 @@ def _validate(roles: list[str], stack: str, admin_user: str) -> list[tuple[str, 
             raise LabError(f"host name {name!r} is longer than 32 characters")
         pairs.append((role, name))
     return pairs
+
+
+def _totp_person(directory: Path) -> LabTotpPerson:
+    """A fresh key and 160-bit TOTP seed (RFC 6238's SHA-1 size, as the program's seeds) for the lab's person."""
+    import secrets as random_source
+
+    from ccsec.infra.userdata import LabTotpPerson
+
+    key = generate_ed25519(f"{TOTP_PERSON}@ccsec-lab")
+    write_private(directory / TOTP_PERSON_KEY, key.private_openssh)
+    seed = random_source.token_hex(20)
+    write_private(directory / TOTP_PERSON_SEED, seed + "\n")
+    return LabTotpPerson(TOTP_PERSON, key.public_openssh, seed)
 
 
 def _prepare_host(
@@ -261,6 +280,7 @@ def up(
     down(progress=lambda _m: None)  # clear leftovers of a crashed run
     private_dir(work_dir())  # 0700: keys, seeds (host private key) and overlays live here
     render, source = _renderer()
+    render = functools.partial(render, totp_person=_totp_person(work_dir()))
     say(f"user-data from {source}")
     base = image.ensure_image(say)
     accel = vm.choose_accel(base.kernel, cache=base.directory.parent / "accel-probe")
@@ -379,5 +399,7 @@ def down(progress: Progress | None = None) -> None:
     state_path = work_dir() / "state.json"
     state_path.unlink(missing_ok=True)
     (work_dir() / "ssh_config").unlink(missing_ok=True)
+    for secret in (TOTP_PERSON_KEY, TOTP_PERSON_SEED):
+        (work_dir() / secret).unlink(missing_ok=True)
     state_path.with_suffix(".tmp").unlink(missing_ok=True)
     say("lab down: VMs stopped, lab files removed (base image kept)")

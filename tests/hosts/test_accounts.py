@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from .idle_accounts import IDLE_DAYS, idle_accounts
+
 
 def login_defs(host) -> dict[str, str]:
     """Active (uncommented) settings of /etc/login.defs."""
@@ -57,3 +59,17 @@ def test_operators_use_sudo_and_every_command_is_logged(host) -> None:
     host.check_output(f"sudo -n /bin/echo {marker}")
     with host.sudo():
         assert marker in host.file("/var/log/sudo.log").content_string
+
+
+@pytest.mark.control("HOST-09")
+def test_no_administrator_has_been_idle_for_more_than_90_days(host) -> None:
+    members = host.check_output("getent group sshusers").split(":")[3].split(",")
+    members = [m for m in members if m]
+    assert members, "nobody may log in: the sshusers group is empty"
+    before = host.check_output(f"lastlog --before {IDLE_DAYS}")
+    with host.sudo():
+        shadow = host.check_output("getent shadow " + " ".join(members))
+    lastchg = {f[0]: int(f[2]) for f in (line.split(":") for line in shadow.splitlines()) if f[2].isdigit()}
+    today = int(host.check_output("echo $(( $(date +%s) / 86400 ))"))
+    idle = idle_accounts(members, before, lastchg, today)
+    assert idle == [], f"idle for more than {IDLE_DAYS} days: {idle} (remove them from the stack's admins)"

@@ -6,10 +6,21 @@ import pytest
 
 
 @pytest.mark.control("HOST-14")
-def test_chrony_uses_the_internal_servers(host) -> None:
+def test_chrony_takes_time_only_from_the_servers_in_its_own_config(host) -> None:
+    """Every source chronyd has is a `server` line of chrony.conf: no pool (Debian's default), nothing from DHCP
+    or a drop-in directory, and no UDP command port. A pool whose name does not resolve shows no source at all,
+    so the config chronyd reads is checked as well as the live list."""
     assert host.service("chrony").is_running
-    sources = host.file("/etc/chrony/sources.d/ccaas-baseline.sources").content_string
-    assert "iburst" in sources
+    with host.sudo():
+        parsed = host.check_output("chronyd -p -f /etc/chrony/chrony.conf").splitlines()
+        live = host.check_output("chronyc -n -c sources").splitlines()
+        listeners = host.check_output("ss -Hulpn")
+    directives = {line.split()[0] for line in parsed if line.strip()}
+    assert not directives & {"pool", "peer", "sourcedir", "confdir", "include", "allow", "refclock"}, parsed
+    servers = {line.split()[1] for line in parsed if line.startswith("server ")}
+    assert servers, "chrony has no server configured"
+    assert {line.split(",")[2] for line in live} == servers, live
+    assert "chronyd" not in listeners, listeners
 
 
 @pytest.mark.control("HOST-15")

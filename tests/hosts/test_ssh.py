@@ -82,8 +82,15 @@ def test_bastion_asks_totp_after_the_key(host) -> None:
         assert oath.mode == 0o600 and oath.user == "root"
     assert "Match Group totp" in drop_in
     assert "AuthenticationMethods publickey,keyboard-interactive:pam" in drop_in.split("Match Group totp")[1]
-    auth = [line for line in pam.splitlines() if line.startswith("auth")]
-    assert auth == ["auth       required     pam_oath.so usersfile=/etc/users.oath window=3 digits=6"]
+    auth = [" ".join(line.split()[1:]) for line in pam.splitlines() if line.split()[:1] == ["auth"]]
+    assert auth == [  # the code, and wrong codes counted by faillock like wrong passwords
+        "requisite pam_faillock.so preauth",
+        "[success=2 default=ignore] pam_oath.so usersfile=/etc/users.oath window=3 digits=6",
+        "[default=die] pam_faillock.so authfail",
+        "requisite pam_deny.so",
+        "required pam_permit.so",
+        "optional pam_faillock.so authsucc",
+    ]
     assert "@include common-auth" not in pam, "no password prompt on the bastion"
     assert host.package("libpam-oath").is_installed
 

@@ -92,25 +92,26 @@ def test_openssh_config_file_works(lab_state: LabState) -> None:
     assert res.stdout.strip() == h.user
 
 
-def test_paramiko_with_pinned_key(lab_state: LabState) -> None:
+def _run_over_paramiko(lab_state: LabState, command: str) -> tuple[int, str]:
+    """One command on the first lab host over paramiko with its pinned key."""
     h = lab_state.hosts[0]
     client = connect(h.ssh_host, h.ssh_port, h.user, h.identity_file, h.known_hosts_file)
     try:
-        rc, out, _ = run(client, "cloud-init status", timeout=60)
+        rc, out, _ = run(client, command, timeout=60)
     finally:
         client.close()
+    return rc, out
+
+
+def test_paramiko_with_pinned_key(lab_state: LabState) -> None:
+    rc, out = _run_over_paramiko(lab_state, "cloud-init status")
     assert rc == 0 and "done" in out
 
 
 def test_a_tcg_guest_is_not_offered_simd_that_tcg_emulates_slowly(lab_state: LabState) -> None:
     """Under TCG, AVX/AVX2/AVX-512 make the guest's crypto several times slower (bench/tcg_cpu.py): a guest that
     sees them would run the lab's SSH, AIDE and backups at that cost. Under KVM the host's CPU is passed through."""
-    h = lab_state.hosts[0]
-    client = connect(h.ssh_host, h.ssh_port, h.user, h.identity_file, h.known_hosts_file)
-    try:
-        rc, out, _ = run(client, "grep -m1 '^flags' /proc/cpuinfo", timeout=60)
-    finally:
-        client.close()
+    rc, out = _run_over_paramiko(lab_state, "grep -m1 '^flags' /proc/cpuinfo")
     flags = set(out.split(":", 1)[1].split())
     assert rc == 0 and {"sse2", "lm"} <= flags, out
     if lab_state.accel == "tcg":
@@ -160,5 +161,6 @@ def test_down_removes_vms_and_state(lab_state: LabState, lab_work_dir: Path) -> 
     assert not (lab_work_dir / "state.json").exists()
     assert not (lab_work_dir / "vms").exists()
     assert not (lab_work_dir / "ssh_config").exists()
+    assert not (lab_work_dir / api.TOTP_PERSON_KEY).exists() and not (lab_work_dir / api.TOTP_PERSON_SEED).exists()
     base = cached_image()
     assert base is not None and base.disk.is_file(), "the cached base image must survive down()"

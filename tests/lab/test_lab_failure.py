@@ -36,6 +36,7 @@ def test_failed_up_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert _qemu_pids_for(tmp_path) == []
     assert not (tmp_path / "vms").exists()
     assert not (tmp_path / "state.json").exists()
+    assert not (tmp_path / api.TOTP_PERSON_KEY).exists() and not (tmp_path / api.TOTP_PERSON_SEED).exists()
     assert api.status() is None
     # the db role made the lab start its own Swift all-in-one: stopped and removed as well
     assert set(Path("/var/tmp").glob("ccsec-lab-swift-*")) == swifts_before

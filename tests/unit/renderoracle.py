@@ -333,9 +333,23 @@ def _is_ip(text: str) -> bool:
 # --- chrony, rsyslog (HOST-14/15) -------------------------------------------------------------------
 
 
+CHRONY_SETTINGS = [  # Debian 12's chrony.conf without its pool, DHCP and drop-in directories; no command port
+    "keyfile /etc/chrony/chrony.keys",
+    "driftfile /var/lib/chrony/chrony.drift",
+    "ntsdumpdir /var/lib/chrony",
+    "logdir /var/log/chrony",
+    "maxupdateskew 100.0",
+    "rtcsync",
+    "makestep 1 3",
+    "leapsectz right/UTC",
+    "cmdport 0",
+]
+
+
 def check_chrony(text: str, host: Host) -> None:
-    parsed = rp.parse_chrony_sources(text, host.work)
-    _eq("chrony sources (chronyd -p)", parsed, [f"server {s} iburst" for s in host.cfg.network.ntp_servers])
+    parsed = rp.parse_chrony_conf(text, host.work)
+    servers = [f"server {s} iburst" for s in host.cfg.network.ntp_servers]
+    _eq("chrony.conf (chronyd -p)", parsed, servers + CHRONY_SETTINGS)
 
 
 def check_rsyslog(text: str, host: Host) -> None:
@@ -751,6 +765,24 @@ _PAM = (
     r"(@include [a-z-]+|-?(auth|account|password|session)\s+"
     r"(required|requisite|sufficient|optional|\[[a-z_=0-9 ]+\])\s+pam_[a-z_]+\.so(\s+[A-Za-z0-9_=/.,-]+)*)"
 )
+SSHD_AUTH_STACK = [  # the bastion's second factor: a TOTP code, wrong codes counted and locked out by faillock
+    "requisite pam_faillock.so preauth",
+    "[success=2 default=ignore] pam_oath.so usersfile=/etc/users.oath window=3 digits=6",
+    "[default=die] pam_faillock.so authfail",
+    "requisite pam_deny.so",
+    "required pam_permit.so",
+    "optional pam_faillock.so authsucc",
+]
+
+
+def check_pam_sshd(text: str, host: Host) -> None:
+    _grammar("pam.d/sshd", _PAM)(text, host)
+    auth = [" ".join(line.split()[1:]) for line in _lines(text) if line.split()[0] in ("auth", "-auth")]
+    _eq("pam.d/sshd auth stack", auth, SSHD_AUTH_STACK)
+    includes = [line for line in _lines(text) if line.startswith("@include")]
+    _eq("pam.d/sshd includes", includes, ["@include common-account", "@include common-session"])
+
+
 _INI = r"(\[[A-Za-z]+\]|[A-Za-z]+=[A-Za-z0-9/._-]*)"
 CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/ssh/sshd_config.d/10-ccaas-baseline.conf": check_sshd,
@@ -770,7 +802,7 @@ CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/pam.d/common-auth": _grammar("common-auth", _PAM),
     "/etc/pam.d/common-account": _grammar("common-account", _PAM),
     "/etc/pam.d/common-password": _grammar("common-password", _PAM),
-    "/etc/pam.d/sshd": _grammar("pam.d/sshd", _PAM),
+    "/etc/pam.d/sshd": check_pam_sshd,
     "/etc/sudoers.d/10-ccaas-baseline": check_sudoers,
     "/etc/audit/rules.d/50-ccaas-baseline.rules": check_audit_rules,
     "/etc/audit/auditd.conf": check_auditd_conf,
@@ -778,7 +810,7 @@ CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/aide/aide.conf.d/99_ccaas_baseline": _grammar("aide.conf.d", r"/[a-z/._]+ Full"),
     "/etc/cron.allow": lambda text, host: _eq("cron.allow (who may schedule jobs)", _lines(text), ["root"]),
     "/etc/apt/apt.conf.d/20auto-upgrades": check_apt,
-    "/etc/chrony/sources.d/ccaas-baseline.sources": check_chrony,
+    "/etc/chrony/chrony.conf": check_chrony,
     "/etc/systemd/journald.conf.d/ccaas-baseline.conf": _grammar("journald.conf.d", _INI),
     "/etc/rsyslog.d/60-ccaas-forward.conf": check_rsyslog,
     "/etc/users.oath": _grammar("users.oath", r"HOTP/T30/6\t[a-z_][a-z0-9_-]{0,31}\t-\t[0-9a-f]{20,128}"),

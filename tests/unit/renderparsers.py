@@ -276,16 +276,19 @@ def parse_nftables(text: str, work: Path) -> NftRuleset:
 # --- chrony -----------------------------------------------------------------------------------------
 
 
-def parse_chrony_sources(text: str, work: Path) -> list[str]:
-    """``chronyd -p`` (print the parsed configuration) of a main config that includes the sources file.
+def parse_chrony_conf(text: str, work: Path) -> list[str]:
+    """``chronyd -p``: the configuration as chronyd parses it (includes and non-empty conf dirs expanded).
 
-    On the host the file sits in a ``sourcedir`` (Debian's chrony.conf); chronyd -p does not expand source
-    dirs, so the file is ``include``d here: the same line parser, and its directives are printed.
+    A directive chronyd -p leaves out or expands (``confdir`` of a directory missing here, ``include``) would
+    make its output differ from the file's own lines: that is refused, so the check sees what a host reads.
     """
-    src = _write(work, "ccaas-baseline.sources", text, 0o644)
-    main = _write(work, "chrony.conf", f"include {src}\n", 0o644)
-    out = run([tool("chronyd"), "-p", "-f", str(main)], "the chrony sources file").stdout
-    return [line for line in out.splitlines() if line.strip()]
+    conf = _write(work, "chrony.conf", text, 0o644)
+    out = run([tool("chronyd"), "-p", "-f", str(conf)], "chrony.conf").stdout
+    printed = [line.strip() for line in out.splitlines() if line.strip()]
+    written = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "!"))]
+    if printed != [" ".join(line.split()) for line in written]:
+        raise ParserRefused(f"chronyd -p printed {printed}, the file holds {written}: a directive it expands or drops")
+    return printed
 
 
 # --- rsyslog ----------------------------------------------------------------------------------------

@@ -155,8 +155,11 @@ INJECTIONS = [
     ("sshd: Match relaxing auth", SSHD, "Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n"),
     ("nftables: accept from anywhere", "/etc/nftables.conf", None),
     ("nftables: output accept-all", "/etc/nftables.conf", "add rule inet ccaas_filter output tcp dport 4444 accept\n"),
-    ("chrony: allow", "/etc/chrony/sources.d/ccaas-baseline.sources", "allow all\n"),
-    ("chrony: extra server", "/etc/chrony/sources.d/ccaas-baseline.sources", "server 203.0.113.9 iburst\n"),
+    ("chrony: allow", "/etc/chrony/chrony.conf", "allow all\n"),
+    ("chrony: extra server", "/etc/chrony/chrony.conf", "server 203.0.113.9 iburst\n"),
+    ("chrony: Debian's pool back", "/etc/chrony/chrony.conf", "pool 2.debian.pool.ntp.org iburst\n"),
+    ("chrony: servers from DHCP", "/etc/chrony/chrony.conf", "sourcedir /run/chrony-dhcp\n"),
+    ("chrony: command port open", "/etc/chrony/chrony.conf", "cmdport 323\n"),
     (
         "rsyslog: plaintext UDP copy",
         "/etc/rsyslog.d/60-ccaas-forward.conf",
@@ -241,6 +244,44 @@ def test_a_weakened_audit_trail_is_caught(case: str, path: str, old: str, new: s
     assert old in text, f"{case}: the edit no longer applies to the rendered file"
     with pytest.raises(AssertionError):
         oracle.CHECKS[path](text.replace(old, new, 1), host)
+
+
+CHRONY_EDITS = [  # directives chronyd -p expands or drops: the parser refuses them, the check still fails
+    ("a drop-in directory", "cmdport 0\n", "cmdport 0\nconfdir /etc/chrony/conf.d\n"),
+    ("an included file", "cmdport 0\n", "cmdport 0\ninclude /etc/chrony/extra.conf\n"),
+    ("the internal server gone", "server 10.20.250.123 iburst\n", "pool pool.ntp.org iburst\n"),
+    ("the same server, other spelling", "server 10.20.250.123 iburst", "SERVER 10.20.250.123 iburst"),
+    ("a public server beside it", "server 10.20.250.123 iburst", "server 10.20.250.123 iburst\nserver 162.159.200.1"),
+]
+
+
+@pytest.mark.parametrize(("case", "old", "new"), CHRONY_EDITS, ids=[c for c, *_ in CHRONY_EDITS])
+def test_a_time_source_other_than_the_internal_servers_is_caught(case: str, old: str, new: str, tmp_path: Path) -> None:
+    host, files, _ = host_for("dev", "app", tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == "/etc/chrony/chrony.conf"]
+    assert old in text, f"{case}: the edit no longer applies to the rendered file"
+    with pytest.raises(AssertionError):
+        oracle.CHECKS["/etc/chrony/chrony.conf"](text.replace(old, new, 1), host)
+
+
+SECOND_FACTOR_EDITS = [
+    ("wrong codes never counted", "auth\t[default=die]\t\t\tpam_faillock.so authfail\n", ""),
+    ("the code optional", "[success=2 default=ignore]\tpam_oath.so", "optional\tpam_oath.so"),
+    ("any code passes", "auth\trequisite\t\t\tpam_faillock.so preauth\n", "auth sufficient pam_permit.so\n"),
+    ("a password prompt too", "account    required     pam_nologin.so\n", "@include common-auth\n"),
+    ("a wider window", "window=3", "window=300"),
+    ("seeds from a file anyone may write", "usersfile=/etc/users.oath", "usersfile=/tmp/users.oath"),
+    ("lockout left to a missing module", "auth\t[default=die]\t\t\tpam_faillock.so", "-auth\tpam_failock.so"),
+]
+
+
+@pytest.mark.parametrize(("case", "old", "new"), SECOND_FACTOR_EDITS, ids=[c for c, *_ in SECOND_FACTOR_EDITS])
+def test_a_weakened_second_factor_is_caught(case: str, old: str, new: str, tmp_path: Path) -> None:
+    host, files, _ = host_for("dev", "bastion", tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == "/etc/pam.d/sshd"]
+    assert old in text, f"{case}: the edit no longer applies to the rendered file"
+    with pytest.raises(AssertionError):
+        oracle.CHECKS["/etc/pam.d/sshd"](text.replace(old, new, 1), host)
 
 
 # Runs inside a private network namespace as the uid given: one datagram (and, for IPv4, one connect) to

@@ -16,6 +16,7 @@ from ccsec.infra.userdata import (
     BASELINE_MARKER,
     HostIdentity,
     HostSecrets,
+    LabTotpPerson,
     TemplateValueError,
     _env,
     render_lab_user_data,
@@ -183,6 +184,33 @@ def test_the_lab_renderer_uses_its_automation_account_without_totp() -> None:
 
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1gVAkhwXay8i7AN2HRlO+9SWgMtHgzZSybQH7hVb3 ccadmin@lab"
+PERSON_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL89qaWNynrh/h+XgSqtXJjdRXpgg8chrdEEAqgsaXj+ ccperson@lab"
+
+
+@pytest.mark.parametrize("role", ["bastion", "app"])
+def test_the_lab_person_has_totp_on_the_bastion_and_a_key_everywhere(role: str) -> None:
+    ident = identity()
+    person = LabTotpPerson("ccperson", PERSON_KEY, "cd" * 20)
+    text = render_lab_user_data(
+        "lab", role, f"lab-{role}-1", ident.private_openssh, ident.public_openssh, "ccadmin", KEY, totp_person=person
+    )
+    document = yaml.safe_load(text)
+    admin, who = document["users"]
+    assert (admin["name"], who["name"]) == ("ccadmin", "ccperson") and "totp" not in admin["groups"]
+    assert "totp" in who["groups"] and who["ssh_authorized_keys"] == [PERSON_KEY]
+    oath = [f["content"] for f in document["write_files"] if f["path"] == "/etc/users.oath"]
+    assert oath == (["# ccaas-baseline HOST-03: TOTP seeds (RFC 6238, 30 s, 6 digits) for bastion administrators\n"
+                     "HOTP/T30/6\tccperson\t-\t" + "cd" * 20 + "\n"] if role == "bastion" else [])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", ["cd" * 20 + "\nHOTP/T30/6\troot\t-\t" + "00" * 20, "CD" * 20, "cd" * 5, "zz" * 20])
+def test_a_lab_person_seed_that_is_not_lowercase_hex_is_refused(seed: str) -> None:
+    ident = identity()
+    with pytest.raises(TemplateValueError, match=r"totp\.ccperson"):
+        render_lab_user_data(
+            "lab", "bastion", "lab-bastion-1", ident.private_openssh, ident.public_openssh, "ccadmin", KEY,
+            totp_person=LabTotpPerson("ccperson", PERSON_KEY, seed),
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
