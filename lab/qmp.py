@@ -1,6 +1,6 @@
 """A minimal QMP (QEMU Machine Protocol) client: enough to hot-plug and remove a NIC.
 
-Used by bench/judges.py to give a lab VM a NIC on a TAP device inside a network namespace, so a
+Used by `ccsec judge` to give a lab VM a NIC on a TAP device inside a network namespace, so a
 port scan can come from a network the host firewall does not trust.
 """
 

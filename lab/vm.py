@@ -223,7 +223,7 @@ def qemu_argv(spec: VmSpec) -> list[str]:
         "virtio-rng-pci",
         "-serial",
         f"file:{spec.console_log}",
-        # QMP lets tools hot-plug a NIC (bench/judges.py scans a host from a network namespace)
+        # QMP lets tools hot-plug a NIC (`ccsec judge` scans a host from a network namespace)
         "-qmp",
         f"unix:{spec.qmp_socket},server=on,wait=off",
         "-pidfile",

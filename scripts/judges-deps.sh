@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch testssl.sh 3.2 (the first release that prints an SSL Labs-style overall grade) for bench/judges.py.
+# Fetch testssl.sh 3.2 (the first release that prints an SSL Labs-style overall grade) for `ccsec judge`.
 #
 # Debian 12 ships testssl.sh 3.0.8, which has no rating. Debian 13 (trixie) ships 3.2.x as an
 # architecture-independent bash script, so we download that one package from Debian's own archive

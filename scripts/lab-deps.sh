@@ -10,7 +10,7 @@
 #   debian-archive-keyring  to verify the bookworm mirror in debootstrap
 #   ca-certificates  for https mirrors
 #   procps           pgrep (tests)
-#   ssh-audit, testssl.sh, lynis, nmap, bsdextrautils  the independent judges (bench/judges.py)
+#   ssh-audit, testssl.sh, lynis, nmap, bsdextrautils  the independent judges (`ccsec judge`)
 #
 # Usage: sudo scripts/lab-deps.sh   (safe to run again; installs only what is missing)
 set -euo pipefail

@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("verify", "verify"),
     ("drift", "drift"),
     ("drill", "drill"),
+    ("judge", "judge"),
 )
 
 

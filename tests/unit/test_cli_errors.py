@@ -69,6 +69,9 @@ CASES = [
     ("drill", lambda t: ["drill", "--config", str(t / "missing.toml")], "cannot read"),
     ("drill", lambda t: ["drill", "--config", bad_agent_config(t)], "invalid backup configuration"),
     ("drill", lambda t: ["drill", "--lab"], "no lab with backups is running"),
+    ("judge", lambda t: ["judge", "--lab", "--judges", "ssh-audit,openscap"], "unknown judge openscap; choose from"),
+    ("judge", lambda t: ["judge", "--lab", "--judges", " , "], "unknown judge (none given)"),
+    ("judge", lambda t: ["judge", "--lab"], "no lab is running"),
 ]
 
 
