@@ -17,6 +17,7 @@ EXPECTED = {
     "logingracetime": "30",
     "clientaliveinterval": "300",
     "clientalivecountmax": "2",
+    "tcpkeepalive": "no",
     "x11forwarding": "no",
     "allowagentforwarding": "no",
     "permittunnel": "no",

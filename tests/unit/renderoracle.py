@@ -76,6 +76,7 @@ def sshd_expected_overrides(role: str) -> dict[str, str]:
         "logingracetime": "30",
         "clientaliveinterval": "300",
         "clientalivecountmax": "2",
+        "tcpkeepalive": "no",
         "loglevel": "VERBOSE",
         "banner": "/etc/issue.net",
         "compression": "no",
