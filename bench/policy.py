@@ -47,6 +47,9 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--exact", action="store_true", help="also time the single-servicer reference path")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes for the stack policies after the run (0: the CPUs, at most 4)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +58,8 @@ def main() -> int:
         raw = read_stack(stack, stacks_dir)
         config = stack_policy_config(_typed(raw))
         start = time.perf_counter()
-        evaluator = Evaluator(config)
+        evaluator = Evaluator(config, workers=args.workers)
+        print(f"stack policy workers: {evaluator.workers}")
         print(f"evaluator setup: {time.perf_counter() - start:.3f} s ({len(evaluator.info.policies)} policies)")
         for preview in (False, True):
             label = "preview (ids unknown)" if preview else "mock run (ids known)"
@@ -68,7 +72,7 @@ def main() -> int:
             def streamed(preview: bool = preview) -> tuple[float, float, list, list]:
                 """What `ccsec plan` does: Analyze while the program registers, AnalyzeStack at the end."""
                 start = time.perf_counter()
-                stream = StreamingEvaluation(Evaluator(config))
+                stream = StreamingEvaluation(Evaluator(config, workers=args.workers))
                 done = run_program(
                     DEFAULT_PROGRAM, stack, raw.config, raw.secret_keys, preview=preview, on_resource=stream.add
                 )

@@ -10,6 +10,7 @@ whose type no resource policy inspects is skipped, which cannot change the resul
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,12 +26,15 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from . import pack
 from .controls import load_catalogue
 from .pack_config import configure_request, reconcile
+from .parallel import available_cpus, forked_map
 from .resources import RegisteredResource
 from .rules._meta import CONTROL_TAG, RESOURCE_TYPES, STACK_FOLLOWS, STACK_READS, STACK_SELECT
 from .rules.secrets_in_code import POLICY_NAME as SECRETNESS_POLICY
 from .stackfeed import StackFeed, StackPart
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+MAX_STACK_WORKERS = 4  # forked workers for the stack policies after the run (see parallel.py) ...
+PARALLEL_MIN_MESSAGES = 2000  # ... once they are sent this many resources in all (a fork costs ~10 ms)
 _ENFORCEMENT = {
     proto.ADVISORY: "advisory",
     proto.MANDATORY: "mandatory",
@@ -145,6 +149,11 @@ def root_stack_urn(resources: Sequence[RegisteredResource]) -> str:
     return f"urn:pulumi:{stack}::{project}::{ROOT_STACK_TYPE}::{project}-{stack}"
 
 
+def _analyze_stack(servicer: _PolicyAnalyzerServicer, request: proto.AnalyzeStackRequest) -> bytes:
+    """One stack policy's AnalyzeStack, serialized (it may run in a forked worker: see parallel.py)."""
+    return servicer.AnalyzeStack(request, None).SerializeToString()
+
+
 class Evaluator:
     """Configured pulumi_policy servicers; evaluate() may be called for many resource lists.
 
@@ -156,8 +165,17 @@ class Evaluator:
     single full servicer, and the tests compare both ways).
     """
 
-    def __init__(self, config: Mapping[str, Any] | None = None, *, exact: bool = False) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        exact: bool = False,
+        workers: int = 0,
+        parallel_min: int = PARALLEL_MIN_MESSAGES,
+    ) -> None:
         self.exact = exact
+        self.workers = workers or min(available_cpus(), MAX_STACK_WORKERS)  # stack policies run in parallel
+        self.parallel_min = parallel_min
         self._policies = pack.policies()
         self._full = self._servicer(self._policies)
         self.info: proto.AnalyzerInfo = self._full.GetAnalyzerInfo(None, None)
@@ -262,14 +280,20 @@ class Evaluator:
         messages = {} if messages is None else messages
         servicers = [self._full] if self.exact else [servicer for servicer, _ in self._stack_parts]
         root = root_stack_urn(resources)
+        requests = [
+            proto.AnalyzeStackRequest(
+                resources=[
+                    messages[urn] if urn in messages else messages.setdefault(urn, stack_message(by_urn[urn], by_urn))
+                    for urn in feed.sent(position)
+                ]
+            )
+            for position in range(len(servicers))
+        ]
+        jobs = [functools.partial(_analyze_stack, s, r) for s, r in zip(servicers, requests, strict=True)]
+        weights = [len(r.resources) for r in requests]
         out: list[Violation] = []
-        for position, servicer in enumerate(servicers):
-            chosen = [
-                messages[urn] if urn in messages else messages.setdefault(urn, stack_message(by_urn[urn], by_urn))
-                for urn in feed.sent(position)
-            ]
-            response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=chosen), None)
-            for d in response.diagnostics:
+        for raw in forked_map(jobs, weights, self.workers, self.parallel_min):
+            for d in proto.AnalyzeResponse.FromString(raw).diagnostics:
                 out.append(self._violation(d, d.urn if d.urn in by_urn else root))
         return out
 
