@@ -233,17 +233,22 @@ AUDITD_EDITS = [
 ]
 
 
+def assert_edit_caught(role: str, path: str, case: str, old: str, new: str, tmp_path: Path) -> None:
+    """One edit to the dev stack's rendered file for ``role``: the oracle must refuse the result."""
+    host, files, _ = host_for("dev", role, tmp_path)
+    (text,) = [f["content"] for f in files if f["path"] == path]
+    assert old in text, f"{case}: the edit no longer applies to the rendered file"
+    with pytest.raises(AssertionError):
+        oracle.CHECKS[path](text.replace(old, new, 1), host)
+
+
 @pytest.mark.parametrize(
     ("case", "path", "old", "new"),
     [(c, AUDIT_RULES, o, n) for c, o, n in AUDIT_EDITS] + AUDITD_EDITS,
     ids=[c for c, *_ in AUDIT_EDITS] + [c for c, *_ in AUDITD_EDITS],
 )
 def test_a_weakened_audit_trail_is_caught(case: str, path: str, old: str, new: str, tmp_path: Path) -> None:
-    host, files, _ = host_for("dev", "db", tmp_path)
-    (text,) = [f["content"] for f in files if f["path"] == path]
-    assert old in text, f"{case}: the edit no longer applies to the rendered file"
-    with pytest.raises(AssertionError):
-        oracle.CHECKS[path](text.replace(old, new, 1), host)
+    assert_edit_caught("db", path, case, old, new, tmp_path)
 
 
 CHRONY_EDITS = [  # directives chronyd -p expands or drops: the parser refuses them, the check still fails
@@ -257,11 +262,7 @@ CHRONY_EDITS = [  # directives chronyd -p expands or drops: the parser refuses t
 
 @pytest.mark.parametrize(("case", "old", "new"), CHRONY_EDITS, ids=[c for c, *_ in CHRONY_EDITS])
 def test_a_time_source_other_than_the_internal_servers_is_caught(case: str, old: str, new: str, tmp_path: Path) -> None:
-    host, files, _ = host_for("dev", "app", tmp_path)
-    (text,) = [f["content"] for f in files if f["path"] == "/etc/chrony/chrony.conf"]
-    assert old in text, f"{case}: the edit no longer applies to the rendered file"
-    with pytest.raises(AssertionError):
-        oracle.CHECKS["/etc/chrony/chrony.conf"](text.replace(old, new, 1), host)
+    assert_edit_caught("app", "/etc/chrony/chrony.conf", case, old, new, tmp_path)
 
 
 SECOND_FACTOR_EDITS = [
@@ -277,11 +278,7 @@ SECOND_FACTOR_EDITS = [
 
 @pytest.mark.parametrize(("case", "old", "new"), SECOND_FACTOR_EDITS, ids=[c for c, *_ in SECOND_FACTOR_EDITS])
 def test_a_weakened_second_factor_is_caught(case: str, old: str, new: str, tmp_path: Path) -> None:
-    host, files, _ = host_for("dev", "bastion", tmp_path)
-    (text,) = [f["content"] for f in files if f["path"] == "/etc/pam.d/sshd"]
-    assert old in text, f"{case}: the edit no longer applies to the rendered file"
-    with pytest.raises(AssertionError):
-        oracle.CHECKS["/etc/pam.d/sshd"](text.replace(old, new, 1), host)
+    assert_edit_caught("bastion", "/etc/pam.d/sshd", case, old, new, tmp_path)
 
 
 # Runs inside a private network namespace as the uid given: one datagram (and, for IPv4, one connect) to
