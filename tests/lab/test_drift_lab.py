@@ -2,7 +2,7 @@
 and a verify failure naming its controls, the restored lab is clean, and a changed host key is refused as a
 possible man-in-the-middle.
 
-Cost (TCG, 2 cores): a full host-suite run over bastion + app takes 3-7 minutes (the first one also waits for
+Cost (TCG, 2 cores): a full host-suite run over bastion, app and payment takes 3-7 minutes (the first one also waits for
 AIDE's first scan), so the lab runs it once: the tampered drift, where every control but the two tampered ones
 must pass on every host (that is the full-suite pass on the hardened lab). verify and the re-check after the
 restore run only the tampered controls (`--controls`, about half a minute each).

@@ -151,3 +151,12 @@ def test_control_sockets_move_to_a_short_private_dir_when_the_work_dir_is_deep(t
         if chosen != deep:
             chosen.rmdir()
     assert _short_enough(Path("/tmp/lab")) == Path("/tmp/lab")
+
+
+def test_the_two_ci_labs_together_boot_every_role_that_has_hosts() -> None:
+    """#14.7: every role's host suite runs in CI — the session lab (drift's full-suite run) plus the backup lab."""
+    from ccsec.infra.roles import MODEL
+    from tests.lab import conftest, test_backup_lab
+
+    booted = set(conftest.ROLES) | set(test_backup_lab.ROLES)
+    assert booted == {r.name for r in MODEL if r.hosts}
