@@ -18,9 +18,18 @@ from ccsec.infra import roles as role_model
 from ccsec.infra.backend_pki import BackendCa, backend_certificate
 from ccsec.infra.config import RoleSpec, StackConfig
 from ccsec.infra.firewall import Firewall
+from ccsec.infra.log_pki import LogCa, log_certificate
 from ccsec.infra.network import NetworkZones
 from ccsec.infra.storage import encrypted_volume
-from ccsec.infra.userdata import HostIdentity, HostSecrets, nova_user_data, render_user_data
+from ccsec.infra.userdata import (
+    HostIdentity,
+    HostSecrets,
+    LogPath,
+    LogTarget,
+    log_tls_name,
+    nova_user_data,
+    render_user_data,
+)
 
 
 @dataclass
@@ -66,9 +75,16 @@ class Cluster(pulumi.ComponentResource):
         totp: pulumi.Output[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         backend_ca: BackendCa | None = None,
+        log_ca: LogCa | None = None,
+        log_targets: pulumi.Output[list[LogTarget]] | None = None,
     ):
         super().__init__("ccaas:compute:Cluster", name, None, opts)
         self.backend_ca = backend_ca
+        if log_ca is None:
+            raise ValueError("Cluster: every host needs the stack's log CA (HOST-15)")
+        self.log_ca = log_ca
+        # The log hosts as senders reach them (a log host itself uses its own receiver on 127.0.0.1).
+        self.log_targets = log_targets if log_targets is not None else pulumi.Output.from_input([])
         child = pulumi.ResourceOptions(parent=self)
         self.server_group = openstack.compute.ServerGroup(
             f"{name}-group", name=f"{cfg.stack}-{spec.role}", policies="anti-affinity", region=cfg.region, opts=child
@@ -125,6 +141,9 @@ class Cluster(pulumi.ComponentResource):
         app_tls: tuple[pulumi.Output[str], pulumi.Output[str]] | tuple[str, str] = ("", "")
         if spec.role == "app" and self.backend_ca is not None:  # TLS-06: the certificate the pool verifies
             app_tls = backend_certificate(hostname, cfg, self.backend_ca, self)
+        log_cert, log_key = log_certificate(
+            hostname, cfg, self.log_ca, self, log_host=spec.role == role_model.LOG_HOST_ROLE
+        )
         luks_key: pulumi.Output[str] = pulumi.Output.from_input("")
         if role_model.role(spec.role).data_volume is not None:  # the in-guest LUKS2 layer's key
             luks_key = random.RandomPassword(f"{hostname}-luks-key", length=64, special=False, opts=child).result
@@ -138,6 +157,10 @@ class Cluster(pulumi.ComponentResource):
                 totp if totp is not None else {},
                 data_device,
                 *app_tls,
+                self.log_ca.cert.cert_pem,
+                log_cert,
+                log_key,
+                self.log_targets,
             ).apply(
                 lambda values: nova_user_data(  # gzip + base64: cloud-init decompresses it (Nova caps 64 KiB)
                     render_user_data(
@@ -153,6 +176,7 @@ class Cluster(pulumi.ComponentResource):
                             app_tls_key=values[7],
                         ),
                         values[5],
+                        log=LogPath(values[8], values[9], values[10], tuple(values[11])),
                     )
                 )
             )
@@ -185,3 +209,10 @@ class Cluster(pulumi.ComponentResource):
             )
         ip = port.all_fixed_ips.apply(lambda ips: ips[0] if ips else "")
         return Host(hostname, spec.role, instance, port, ip, host_key.public_key_openssh)
+
+
+def log_targets(cfg: StackConfig, log_hosts: list[Host]) -> pulumi.Output[list[LogTarget]]:
+    """Every log host's address and certificate name: what each sender's user-data forwards to."""
+    return pulumi.Output.all(*[h.ip for h in log_hosts]).apply(
+        lambda ips: [LogTarget(ip, log_tls_name(h.name, cfg.stack)) for ip, h in zip(ips, log_hosts, strict=True)]
+    )

@@ -50,6 +50,7 @@ DEFAULT_CLUSTER = {
     "db": {"count": 1, "flavor": "m1.xlarge", "bootVolumeGb": 40, "dataVolumeGb": 200},
     "recordings": {"count": 1, "flavor": "m1.large", "bootVolumeGb": 40, "dataVolumeGb": 500},
     "payment": {"count": 0, "flavor": "m1.medium", "bootVolumeGb": 40, "dataVolumeGb": 0},
+    "loghost": {"count": 1, "flavor": "m1.medium", "bootVolumeGb": 20, "dataVolumeGb": 100},
 }
 
 
@@ -122,8 +123,7 @@ class BackupSpec:
 
 @dataclass(frozen=True)
 class LoggingSpec:
-    host: str
-    port: int
+    port: int  # the log hosts' TLS syslog port (the hosts themselves are the stack's loghost role)
 
 
 @dataclass(frozen=True)
@@ -547,7 +547,14 @@ def _parse_backup(reader: _Reader, top: Mapping[str, Any], now: datetime) -> Bac
 
 
 def _parse_logging(reader: _Reader, top: Mapping[str, Any]) -> LoggingSpec:
-    raw = reader.mapping(top.get("logging", _MISSING), "logging", ("host", "port"))
-    host = reader.get(raw, "host", "logging", str, "logs.internal", validate.host_or_ip)
+    given = top.get("logging", _MISSING)
+    if isinstance(given, Mapping) and "host" in given:  # an earlier release's external collector
+        reader.fail(
+            "logging.host",
+            "is no longer used: the stack's own log hosts (cluster.loghost) receive every host's logs; "
+            "remove it from the stack file's logging block",
+        )
+        given = {k: v for k, v in given.items() if k != "host"}
+    raw = reader.mapping(given, "logging", ("port",))
     log_port = reader.get(raw, "port", "logging", int, 6514, validate.port)
-    return LoggingSpec(_typed(validate.Host, host or ""), _typed(validate.Port, log_port or 6514))
+    return LoggingSpec(_typed(validate.Port, log_port or 6514))

@@ -32,13 +32,13 @@ def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | 
     catalogue = list(model.MODEL if roles is None else roles)
     applicable = [link for link in model.links(catalogue) if flow_applies(link.flow, cfg)]
     sets: dict[str, list[str]] = {}
-    inbound = []
+    inbound: dict[tuple[str, str, int], list[str]] = {}
     for link in applicable:
         if link.target == role and link.inbound:
             name, cidrs = _endpoint(link.source, cfg, catalogue)
             sets[name] = cidrs
-            port = flow_port(link.flow, cfg)
-            inbound.append({"set": name, "protocol": link.flow.protocol, "port": port, "comment": link.flow.comment})
+            comments = inbound.setdefault((name, link.flow.protocol, flow_port(link.flow, cfg)), [])
+            comments.append(link.flow.comment)  # two roles of one zone (db, recordings to the log host): one rule
     outbound: list[dict[str, Any]] = []
     seen: set[tuple[tuple[str, ...], str, int]] = set()
     for link in applicable:
@@ -53,4 +53,18 @@ def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | 
         comment = link.flow.peer_purpose if link.inbound else link.flow.comment
         daddr = cidrs[0] if len(cidrs) == 1 else "{ " + ", ".join(cidrs) + " }"
         outbound.append({"daddr": daddr, "protocol": link.flow.protocol, "port": port, "comment": comment})
-    return {"nft_sets": sets, "nft_rules": inbound, "nft_egress": outbound}
+    rules = [
+        {"set": name, "protocol": protocol, "port": port, "comment": _merged(comments)}
+        for (name, protocol, port), comments in inbound.items()
+    ]
+    return {"nft_sets": sets, "nft_rules": rules, "nft_egress": outbound}
+
+
+def _merged(comments: list[str]) -> str:
+    """One comment for flows that share a rule: "syslog over TLS from db" + "... from recordings"."""
+    if len(comments) == 1:
+        return comments[0]
+    head = comments[0].rsplit(" ", 1)[0]
+    if all(c.rsplit(" ", 1)[0] == head for c in comments):
+        return f"{head} " + ", ".join(c.rsplit(" ", 1)[1] for c in comments)
+    return "; ".join(comments)

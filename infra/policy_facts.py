@@ -16,7 +16,7 @@ from ccsec.infra import roles as model
 from ccsec.infra.config import StackConfig
 from ccsec.infra.firewall_rules import allowed_flows
 
-RESTRICTED_EGRESS_ZONES = ("data", "pci")  # NET-05: the data and PCI tiers
+RESTRICTED_EGRESS_ZONES = ("data", "pci")  # NET-05: the data and PCI tiers (and the log host, by role)
 PCI_ZONES = ("pci",)  # NET-07
 
 
@@ -26,6 +26,8 @@ def pack_config_values(cfg: StackConfig, roles: Iterable[model.Role] | None = No
     return {
         "allowedFlows": allowed_flows(cfg, catalogue),
         "statefulRoles": [r.name for r in catalogue if r.stateful],
-        "restrictedEgressRoles": [r.name for r in catalogue if r.zone in RESTRICTED_EGRESS_ZONES],
+        "restrictedEgressRoles": [
+            r.name for r in catalogue if r.zone in RESTRICTED_EGRESS_ZONES or r.name == model.LOG_HOST_ROLE
+        ],
         "pciRoles": [r.name for r in catalogue if r.zone in PCI_ZONES],
     }

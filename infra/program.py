@@ -8,12 +8,13 @@ import pulumi
 
 from ccsec.infra.backend_pki import backend_ca
 from ccsec.infra.backup_store import BackupStore
-from ccsec.infra.compute import Cluster, Host
+from ccsec.infra.compute import Cluster, Host, log_targets
 from ccsec.infra.config import StackConfig
 from ccsec.infra.firewall import Firewall
 from ccsec.infra.identity import Access
+from ccsec.infra.log_pki import log_ca
 from ccsec.infra.network import NetworkZones
-from ccsec.infra.roles import BACKUP_ROLES
+from ccsec.infra.roles import BACKUP_ROLES, LOG_HOST_ROLE
 from ccsec.infra.tls import TlsTermination
 
 
@@ -30,12 +31,24 @@ def build(cfg: StackConfig) -> dict[str, object]:
     store = BackupStore(f"{cfg.stack}-backups", cfg)
     access = Access(f"{cfg.stack}-iam", cfg)
     ca = backend_ca(cfg)
+    logs_ca = log_ca(cfg)
     clusters: dict[str, Cluster] = {}
-    for spec in cfg.roles():
+    # The log hosts first: every other host's user-data names their addresses (HOST-15).
+    for spec in sorted(cfg.roles(), key=lambda s: s.role != LOG_HOST_ROLE):
         env = access.backup_env(cfg, spec.role) if spec.role in BACKUP_ROLES else None
         totp = access.totp() if spec.role == "bastion" else None
+        targets = log_targets(cfg, clusters[LOG_HOST_ROLE].hosts) if spec.role != LOG_HOST_ROLE else None
         clusters[spec.role] = Cluster(
-            f"{cfg.stack}-{spec.role}", cfg, spec, zones, firewall, backup_env=env, totp=totp, backend_ca=ca
+            f"{cfg.stack}-{spec.role}",
+            cfg,
+            spec,
+            zones,
+            firewall,
+            backup_env=env,
+            totp=totp,
+            backend_ca=ca,
+            log_ca=logs_ca,
+            log_targets=targets,
         )
     termination = TlsTermination(f"{cfg.stack}-tls", cfg, zones, firewall, clusters["app"].hosts, ca.cert.cert_pem)
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 # Peers that are not roles (the source of an ingress flow, or the destination of an egress flow).
 ADMINS = "admins"  # network.adminCidrs
 ANYWHERE = "anywhere"  # 0.0.0.0/0
-SERVICES = "services"  # network.servicesCidr: DNS, NTP, mirror, Keystone, Swift, log host
+SERVICES = "services"  # network.servicesCidr: DNS, NTP, mirror, Keystone, Swift
 NON_ROLE_PEERS = (ADMINS, ANYWHERE, SERVICES)
-LOG_PORT = "logging.port"  # a port taken from the stack (the log host's TLS syslog port)
+LOG_PORT = "logging.port"  # a port taken from the stack (the log hosts' TLS syslog port)
+LOG_HOST_ROLE = "loghost"  # receives every other host's syslog stream (HOST-15)
 HTTP_REDIRECT = "tls.httpRedirect"  # a flow that exists only when the stack turns the redirect on
 ZONES = ("edge", "app", "data", "pci", "mgmt")
 HTTPS_PORT = 443  # also the load balancer's listener and its app members (infra/tls.py)
@@ -124,8 +125,22 @@ SERVICES_EGRESS = (
     Flow(SERVICES, "tcp", 53, "DNS over TCP to internal resolvers", "NET-05"),
     Flow(SERVICES, "udp", 123, "NTP to internal time servers", "HOST-14"),
     Flow(SERVICES, "tcp", 443, "package mirror, Keystone and Swift", "NET-05"),
-    Flow(SERVICES, "tcp", LOG_PORT, "logs over TLS to the log host", "HOST-15"),
 )
+# Roles whose hosts forward their syslog stream to the log hosts (the log host keeps its own locally).
+LOG_SENDERS = ("bastion", "app", "db", "recordings", "payment")
+
+
+def _logs_from(role: str) -> Flow:
+    return Flow(
+        role,
+        "tcp",
+        LOG_PORT,
+        f"syslog over TLS from {role} (client certificate)",
+        "HOST-15",
+        peer_purpose=f"{role} logs to the log host",
+        host_purpose=f"syslog over TLS from {role}",
+    )
+
 
 MODEL: tuple[Role, ...] = (
     Role(
@@ -235,6 +250,23 @@ MODEL: tuple[Role, ...] = (
         egress=SERVICES_EGRESS,
         pci_scope=True,
     ),
+    Role(
+        LOG_HOST_ROLE,
+        "mgmt",
+        "central log host: syslog over TLS with client certificates, stored append-only",
+        ingress=(*(_logs_from(r) for r in LOG_SENDERS), _ssh_from_bastion(LOG_HOST_ROLE)),
+        egress=SERVICES_EGRESS,
+        required=True,
+        data_volume=DataVolume(
+            "logs",
+            "/srv/logs",
+            "every host's syslog stream, one append-only file per host and day",
+            owner="ccaas-logs:ccaas-logs",
+            units=("ccaas-log-receiver.service",),
+        ),
+        services=("ccaas-log-receiver.service", "ccaas-log-seal.timer"),
+        features=("log-receiver",),
+    ),
 )
 
 
@@ -263,6 +295,12 @@ def check_model(model: Iterable[Role]) -> None:
                 problems.append(f"{r.name}: {f.protocol}/{f.port} is not a tcp/udp port")
         if not r.hosts and r.egress:
             problems.append(f"{r.name}: a role without hosts has no egress of its own")
+    # HOST-15: a role whose hosts do not reach the log host would leave no audit trail off the host.
+    log_hosts = [r for r in roles if r.name == LOG_HOST_ROLE]
+    senders = {f.peer for r in log_hosts for f in r.ingress if f.port == LOG_PORT}
+    for r in roles:
+        if r.hosts and r.name != LOG_HOST_ROLE and r.name not in senders:
+            problems.append(f"{r.name}: its hosts cannot reach the log host (add it to LOG_SENDERS)")
     if problems:
         raise RoleModelError("role model: " + "; ".join(problems))
 

@@ -59,6 +59,39 @@ class HostSecrets:
     app_tls_key: str = ""
 
 
+LOG_NAME_DOMAIN = "logs.ccaas.internal"  # names in log certificates only: nothing resolves them
+LOG_CA_PATH = "/etc/ssl/ccaas/log-ca.crt"
+LOG_CERT_PATH = "/etc/ssl/ccaas/log.crt"
+LOG_KEY_PATH = "/etc/ssl/ccaas/log.key"
+LOG_LOOPBACK = "127.0.0.1"  # a log host files its own stream through its receiver, over the same TLS path
+
+
+def log_tls_name(hostname: str, stack: str) -> str:
+    """The DNS name a host's log certificate carries; the receiver admits ``*.<stack>.<domain>``."""
+    return f"{hostname}.{stack}.{LOG_NAME_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """One log host as a sender sees it: where to connect, and the name its certificate must carry."""
+
+    address: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LogPath:
+    """HOST-15: the stack's log CA, this host's log certificate and key, and the log hosts to send to.
+
+    ``targets`` is ignored on a log host: it sends its own stream to its receiver on 127.0.0.1.
+    """
+
+    ca_cert: str
+    cert: str
+    key: str
+    targets: tuple[LogTarget, ...] = ()
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -92,6 +125,35 @@ def validate_identity(identity: HostIdentity) -> None:
         raise TemplateValueError("host_key.public_openssh: the baseline pins ED25519 host keys only")
 
 
+def log_context(cfg: StackConfig, role: str, hostname: str, log: LogPath | None) -> dict[str, Any]:
+    """The log path's template values, checked: certificates are PEM, targets an address and a name."""
+    if log is None:
+        raise TemplateValueError("log: every host forwards its logs; give the log CA, its certificate and targets")
+    for name, pem in (("log.ca_cert", log.ca_cert), ("log.cert", log.cert), ("log.key", log.key)):
+        if not PEM_RE.match(pem.strip()):
+            raise TemplateValueError(f"{name}: must be one PEM block")
+    own = log_tls_name(hostname, cfg.stack)
+    if role == role_model.LOG_HOST_ROLE:
+        targets = [LogTarget(LOG_LOOPBACK, own)]
+    else:
+        targets = list(log.targets)
+        if not targets:
+            raise TemplateValueError(f"log.targets: the {role} role sends its logs to at least one log host")
+    for index, target in enumerate(targets):
+        _check(f"log.targets[{index}].address", validate.host_or_ip(target.address))
+        _check(f"log.targets[{index}].name", validate.host_or_ip(target.name))
+    return {
+        "ca": log.ca_cert.strip(),
+        "cert": log.cert.strip(),
+        "key": log.key.strip(),
+        "targets": [{"address": t.address, "name": t.name} for t in targets],
+        "permitted_senders": f"*.{cfg.stack}.{LOG_NAME_DOMAIN}",
+        "ca_path": LOG_CA_PATH,
+        "cert_path": LOG_CERT_PATH,
+        "key_path": LOG_KEY_PATH,
+    }
+
+
 def build_context(
     cfg: StackConfig,
     role: str,
@@ -100,11 +162,12 @@ def build_context(
     secrets: HostSecrets | None = None,
     data_device: str = "",
     backup_target: BackupTarget | None = None,
+    log: LogPath | None = None,
 ) -> dict[str, Any]:
     """Everything the templates may use, validated. Adding a template value means adding it here.
 
     ``backup_target`` defaults to the stack's Swift S3 endpoint (``backup.s3Endpoint``); the lab passes
-    its local Swift.
+    its local Swift. ``log`` is required: no host runs without its path to the log hosts.
     """
     if role not in ROLES:
         raise TemplateValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
@@ -153,7 +216,7 @@ def build_context(
         "admin_cidrs": list(cfg.network.admin_cidrs),
         "services_cidr": cfg.network.services_cidr,
         "dns_nameservers": list(cfg.network.dns_nameservers),
-        "log_host": cfg.logging.host,
+        "log": log_context(cfg, role, hostname, log),
         "log_port": cfg.logging.port,
         "backup": {
             "diff_minutes": cfg.backup.diff_minutes,
@@ -186,6 +249,7 @@ def build_context(
 
 BACKUP_AGENT_FEATURE = "backup-agent"
 DATA_VOLUME_FEATURE = "luks"  # every role with a data volume: the LUKS2 setup script and its runcmd step
+LOG_RECEIVER_FEATURE = "log-receiver"  # the log host: TLS receiver, append-only store, sealing timer
 
 
 def host_features(spec: role_model.Role) -> tuple[str, ...]:
@@ -259,7 +323,12 @@ HOST_FILES: tuple[HostFile, ...] = (
     HostFile("/etc/apt/apt.conf.d/20auto-upgrades", "auto-upgrades.j2"),
     HostFile("/etc/chrony/chrony.conf", "chrony.conf.j2"),
     HostFile("/etc/systemd/journald.conf.d/ccaas-baseline.conf", "journald.conf.j2"),
+    HostFile("/etc/rsyslog.d/50-ccaas-journal.conf", "rsyslog-journal.conf.j2"),
     HostFile("/etc/rsyslog.d/60-ccaas-forward.conf", "rsyslog-forward.conf.j2"),
+    HostFile("/etc/ccaas/log-receiver.conf", "log-receiver.conf.j2", feature=LOG_RECEIVER_FEATURE),
+    HostFile("/etc/systemd/system/ccaas-log-receiver.service", "log-receiver.service.j2", feature=LOG_RECEIVER_FEATURE),
+    HostFile("/etc/systemd/system/ccaas-log-seal.service", "log-seal.service.j2", feature=LOG_RECEIVER_FEATURE),
+    HostFile("/etc/systemd/system/ccaas-log-seal.timer", "log-seal.timer.j2", feature=LOG_RECEIVER_FEATURE),
     HostFile("/etc/pam.d/sshd", "pam-sshd.j2", feature="totp"),
     HostFile("/etc/users.oath", "users.oath.j2", "0600", feature="totp"),
     HostFile("/etc/nginx/sites-available/ccaas", "nginx-site.conf.j2", feature="nginx"),
@@ -351,9 +420,10 @@ def render_user_data(
     secrets: HostSecrets | None = None,
     data_device: str = "",
     backup_target: BackupTarget | None = None,
+    log: LogPath | None = None,
 ) -> str:
     """Render and self-check one host's cloud-config (valid YAML, marker first, a mapping)."""
-    context = build_context(cfg, role, hostname, identity, secrets, data_device, backup_target)
+    context = build_context(cfg, role, hostname, identity, secrets, data_device, backup_target, log)
     context["files"] = render_host_files(context)
     text = _env().get_template("user-data.yaml.j2").render(**context)
     parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
@@ -400,8 +470,11 @@ def render_lab_user_data(
     backup_env: dict[str, str] | None = None,
     backup_target: BackupTarget | None = None,
     totp_person: LabTotpPerson | None = None,
+    log: LogPath | None = None,
 ) -> str:
     """User-data for a lab VM: the stack's own rendering, with the lab's generated admin key.
+
+    ``log``: the lab's log CA, this VM's certificate, and the lab's log host as the VM reaches it.
 
     ``totp_person``: on a role with the second factor (the bastion), a second administrator with TOTP on,
     as every person in a real stack has, so the lab can log in with key + code; the automation account
@@ -425,7 +498,7 @@ def render_lab_user_data(
     luks_key = lab_luks_key() if spec.data_volume is not None else ""
     secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}), totp=totp)
     device = LAB_DATA_DEVICE if spec.data_volume is not None else ""
-    return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target)
+    return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target, log)
 
 
 @dataclass(frozen=True)

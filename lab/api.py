@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
-from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES, MODEL
+from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES, LOG_HOST_ROLE, MODEL
 from ccsec.infra.validate import PosixUser, SafePath
-from ccsec.lab import backup_target, image, state, testbeds, vm
+from ccsec.lab import backup_target, image, log_pki, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
 from ccsec.lab.paths import work_dir
 from ccsec.lab.progress import Progress, Stopwatch
@@ -33,7 +33,7 @@ from ccsec.lab.state import HostState, LabState
 if TYPE_CHECKING:  # the Swift all-in-one is a test bed, not product code: imported where the lab starts it
     from types import ModuleType
 
-    from ccsec.infra.userdata import LabTotpPerson
+    from ccsec.infra.userdata import LabTotpPerson, LogPath
     from ccsec_testbeds.swift_aio import SwiftAIO
 
 DEFAULT_ADMIN = "ccadmin"
@@ -42,6 +42,10 @@ DEFAULT_ADMIN = "ccadmin"
 TOTP_PERSON = "ccperson"
 TOTP_PERSON_KEY = "person_ed25519"
 TOTP_PERSON_SEED = "person.totp"
+# HOST-15: the lab's log CA (key kept so tests can mint the certificates an attacker would try)
+LOG_CA_CERT = "log-ca.crt"
+LOG_CA_KEY = "log-ca.key"
+LOG_ADDRESS = "10.0.2.2"  # every VM's path to the lab machine, where the log host's receiver is forwarded
 SSH_HOST = "127.0.0.1"
 # Roles the load balancer sends HTTPS to: their VM gets a second NIC in the edge zone, as behind Octavia.
 HTTPS_ROLES = tuple(r.name for r in MODEL if any(f.peer == "lb" for f in r.ingress))
@@ -116,6 +120,32 @@ def _totp_person(directory: Path) -> LabTotpPerson:
     return LabTotpPerson(TOTP_PERSON, key.public_openssh, seed)
 
 
+def _log_paths(directory: Path, stack: str, pairs: list[tuple[str, str]]) -> dict[str, LogPath]:
+    """Per host: the lab log CA, its certificate, and the lab's log host as the VMs reach it.
+
+    A lab without a log host (the backup lab) still points at ``<stack>-loghost-1``: its hosts queue on
+    disk, and a log host of another lab refuses them (another CA).
+    """
+    from ccsec.infra.userdata import LogPath, LogTarget, log_tls_name
+
+    ca = log_pki.new_ca(f"{stack} lab log CA")
+    write_private(directory / LOG_CA_KEY, ca.key_pem)
+    write_private(directory / LOG_CA_CERT, ca.cert_pem, 0o644)
+    log_host = next((name for role, name in pairs if role == LOG_HOST_ROLE), f"{stack}-{LOG_HOST_ROLE}-1")
+    target = LogTarget(LOG_ADDRESS, log_tls_name(log_host, stack))
+    paths = {}
+    for role, name in pairs:
+        leaf = log_pki.issue(ca, log_tls_name(name, stack), server=role == LOG_HOST_ROLE)
+        paths[name] = LogPath(ca.cert_pem, leaf.cert_pem, leaf.key_pem, (target,))
+    return paths
+
+
+def _log_port(stack: str) -> int:
+    from ccsec.infra.stackfile import load_stack_config
+
+    return load_stack_config(stack).logging.port
+
+
 def _prepare_host(
     role: str, name: str, stack: str, admin_user: str, base: image.BaseImage, accel: str, render: UserDataRenderer
 ) -> tuple[HostState, vm.VmSpec]:
@@ -153,6 +183,7 @@ def _prepare_host(
         accel=accel,
         edge_net=_edge_zone(stack) if https else None,
         data_disk=data_disk,
+        log_port=_log_port(stack) if role == LOG_HOST_ROLE else None,
     )
     host = HostState(
         name=name,
@@ -174,6 +205,12 @@ def _prepare_host(
 
 def _start(host: HostState, spec: vm.VmSpec, attempts: int = 3) -> None:
     """Start QEMU on fresh ports (retrying if a port was taken meanwhile); write known_hosts."""
+    if spec.log_port and not vm.port_is_free(spec.log_port):
+        raise LabError(
+            f"{host.name}: 127.0.0.1:{spec.log_port} (logging.port) is in use, so the log host's receiver "
+            "cannot be forwarded there: stop what holds it (another lab's log host? `ccsec lab down` in its "
+            "CCSEC_LAB_WORK) or boot this lab without the loghost role"
+        )
     for attempt in range(attempts):
         ssh_port = vm.free_port()
         https_port = vm.free_port() if host.role in HTTPS_ROLES else None
@@ -294,11 +331,12 @@ def up(
     )
     try:
         backup = _backup_target(lab, pairs, stack, swift, say)
+        log_paths = _log_paths(work_dir(), stack, pairs)
         specs = []
         for role, name in pairs:
-            render_role = render
+            render_role = functools.partial(render, log=log_paths[name])
             if backup is not None and role in BACKUP_ROLES:
-                render_role = functools.partial(render, backup_env=backup.guest_env, backup_target=backup.target)
+                render_role = functools.partial(render_role, backup_env=backup.guest_env, backup_target=backup.target)
             host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render_role)
             lab.hosts.append(host)
             specs.append(spec)
@@ -399,7 +437,7 @@ def down(progress: Progress | None = None) -> None:
     state_path = work_dir() / "state.json"
     state_path.unlink(missing_ok=True)
     (work_dir() / "ssh_config").unlink(missing_ok=True)
-    for secret in (TOTP_PERSON_KEY, TOTP_PERSON_SEED):
+    for secret in (TOTP_PERSON_KEY, TOTP_PERSON_SEED, LOG_CA_KEY, LOG_CA_CERT):
         (work_dir() / secret).unlink(missing_ok=True)
     state_path.with_suffix(".tmp").unlink(missing_ok=True)
     say("lab down: VMs stopped, lab files removed (base image kept)")

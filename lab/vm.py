@@ -47,6 +47,7 @@ class VmSpec:
     accel: str
     edge_net: str | None = None  # app: a second NIC whose QEMU network is the stack's edge (LB) zone
     data_disk: Path | None = None  # db/recordings: the data volume, serial LAB_DATA_SERIAL
+    log_port: int | None = None  # the log host: 127.0.0.1:<port> forwards to its receiver (the same port)
 
     @property
     def disk(self) -> Path:
@@ -67,6 +68,16 @@ class VmSpec:
     def pidfile(self) -> Path:
         """QEMU's pid file."""
         return self.vm_dir / "qemu.pid"
+
+
+def port_is_free(port: int) -> bool:
+    """True if nothing listens on (or holds) 127.0.0.1:``port`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port() -> int:
@@ -164,6 +175,10 @@ TCG_CPU_MODEL = "qemu64"
 def qemu_argv(spec: VmSpec) -> list[str]:
     """The QEMU command line for ``spec``."""
     forwards = f"hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22"
+    if spec.log_port:
+        # Every VM reaches its host at 10.0.2.2: a sender's 10.0.2.2:<port> lands here, on the log host's
+        # receiver. Its source there is 10.0.2.2, inside the lab's mgmt zone, which the log host admits.
+        forwards += f",hostfwd=tcp:127.0.0.1:{spec.log_port}-:{spec.log_port}"
     extra: list[str] = []
     if spec.https_port:
         # HTTPS arrives on its own NIC from the edge zone, as it does from the load balancer in the

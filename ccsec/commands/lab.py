@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, parents: Parents) -> None:
         description="Build (or reuse) the golden image and boot one VM per role; waits until each host is ready.",
     )
     up.add_argument("roles_arg", nargs="*", metavar="ROLE", help="roles to boot (the same as --roles)")
-    up.add_argument("--roles", default=None, help="comma-separated roles (default: bastion,app)")
+    up.add_argument("--roles", default=None, help="comma-separated roles (default: bastion,app,loghost)")
     up.set_defaults(handler=run_up)
     backup = actions.add_parser(
         "backup",
@@ -80,7 +80,7 @@ def run_up(args: argparse.Namespace) -> int:
 
     if args.roles is not None and args.roles_arg:
         raise CcsecError("give the roles either as arguments or as --roles, not both")
-    roles = args.roles_arg or [r for r in (args.roles or "bastion,app").split(",") if r]
+    roles = args.roles_arg or [r for r in (args.roles or "bastion,app,loghost").split(",") if r]
     try:
         lab = lab_api.up(roles, stack=args.stack, progress=_progress)
     except lab_api.LabError as error:

@@ -48,11 +48,12 @@ SHARE_ACCESS = "openstack:sharedfilesystem/shareAccess:ShareAccess"
 FW_RULE = "openstack:firewall/ruleV2:RuleV2"
 
 ROLE_TAG = "ccaas-role"
-ROLES = ("lb", "bastion", "app", "db", "recordings", "payment")
+ROLES = ("lb", "bastion", "app", "db", "recordings", "payment", "loghost")
 PUBLIC_ROLES = ("lb", "bastion")
 DATA_ROLES = ("db", "recordings")
 PCI_ROLES = ("payment",)
-INTERNAL_ROLES = ("app", "db", "recordings", "payment")
+LOG_ROLES = ("loghost",)  # the audit trail's store: never reachable from outside, no egress to the internet
+INTERNAL_ROLES = ("app", "db", "recordings", "payment", "loghost")
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 TCP = ("tcp", "6")

@@ -127,7 +127,8 @@ POLICIES = [
         "floating-ip-internal-hosts",
         control="NET-06",
         severity=Severity.CRITICAL,
-        description="No floating IP is associated with a port or instance of the app, db, recordings or payment tiers.",
+        description="No floating IP is associated with a port or instance of the app, db, recordings, payment "
+        "or log tiers.",
         remediation="Remove the floating IP; reach internal hosts through the load balancer or the bastion.",
         validate=_internal_hosts,
         reads=(FLOATING_IP, FLOATING_IP_ASSOCIATE, PORT, INSTANCE, SEC_GROUP),

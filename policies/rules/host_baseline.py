@@ -261,9 +261,10 @@ def _host_baseline(args: ResourceValidationArgs, report: ReportViolation) -> Non
         report("; ".join(found) + ".")
 
 
-# What the rendered baseline may be computed from while it is unknown: generated key material, credentials
-# and this stack's volume ids (the data-volume device). Anything else (a StackReference, another instance's
-# output, a command's stdout) would make the text come from outside the renderer.
+# What the rendered baseline may be computed from while it is unknown: generated key material, credentials,
+# this stack's volume ids (the data-volume device) and port addresses (where the log hosts listen). Anything
+# else (a StackReference, another instance's output, a command's stdout) would make the text come from
+# outside the renderer.
 USER_DATA_SOURCES = frozenset(
     {
         "tls:index/privateKey:PrivateKey",
@@ -274,6 +275,7 @@ USER_DATA_SOURCES = frozenset(
         "openstack:identity/applicationCredential:ApplicationCredential",
         "openstack:identity/ec2CredentialV3:Ec2CredentialV3",  # the db's S3 key (backup/s3.env)
         "openstack:blockstorage/volume:Volume",
+        "openstack:networking/port:Port",  # the log hosts' addresses (HOST-15), validated by the renderer
     }
 )
 
@@ -325,7 +327,7 @@ POLICIES = [
         control="HOST-01",
         severity=Severity.HIGH,
         description="While instance user_data is unknown (a first preview), it is computed only from generated "
-        "key material, credentials and this stack's volumes (what the baseline renderer embeds), never from a "
+        "key material, credentials, this stack's volumes and ports (what the baseline renderer embeds), never from a "
         "StackReference, another resource's output or a command.",
         remediation="Render user_data with infra/userdata.py from the stack's own host keys and credentials; "
         "pass other values through the stack config, not through outputs of other stacks or resources.",

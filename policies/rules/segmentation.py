@@ -15,13 +15,13 @@ from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
 from . import _sgrule as rule
 from ._meta import stack_policy
-from ._props import DATA_ROLES, PCI_ROLES, SEC_GROUP, SEC_GROUP_RULE, as_int, prefix_within, seq, str_list
+from ._props import DATA_ROLES, LOG_ROLES, PCI_ROLES, SEC_GROUP, SEC_GROUP_RULE, as_int, prefix_within, seq, str_list
 from ._topology import ADDRESS_GROUP, RuleView, rule_views
 from .secgroups import PUBLIC_PORTS_SCHEMA, public_ports
 
 PUBLIC_ROLES = ["lb"]
 SSH_SOURCE_ROLES = ["bastion"]
-RESTRICTED_EGRESS_ROLES = [*DATA_ROLES, *PCI_ROLES]
+RESTRICTED_EGRESS_ROLES = [*DATA_ROLES, *PCI_ROLES, *LOG_ROLES]
 PCI_PEER_ROLES = ["app"]
 
 
@@ -173,14 +173,14 @@ POLICIES = [
         "secgroup-data-pci-egress",
         control="NET-05",
         severity=Severity.HIGH,
-        description="Data (db, recordings) and PCI (payment) tiers have no egress to 0.0.0.0/0 or ::/0.",
+        description="Data (db, recordings), PCI (payment) and log (loghost) tiers have no egress to 0.0.0.0/0 or ::/0.",
         remediation="Give egress rules on these groups a specific remote_ip_prefix (e.g. the object-store "
         "endpoint) or a remote_group_id.",
         validate=_data_pci_egress,
         reads=(SEC_GROUP, SEC_GROUP_RULE, ADDRESS_GROUP),
         config={
             "restrictedEgressRoles": _roles_schema(
-                "Roles (data and PCI tiers) whose groups may not send to anywhere.", RESTRICTED_EGRESS_ROLES
+                "Roles (data, PCI and log tiers) whose groups may not send to anywhere.", RESTRICTED_EGRESS_ROLES
             )
         },
     ),

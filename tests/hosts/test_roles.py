@@ -6,10 +6,13 @@ import gzip
 
 import pytest
 
+from .volumes import luks2_data_volume_under
+
 # This suite's own expectation (not read from the role model it checks): the units only one role runs.
 ROLE_SERVICES = {
     "app": ("nginx.service",),
     "db": ("postgresql.service", "postgresql@15-main.service"),
+    "loghost": ("ccaas-log-receiver.service", "ccaas-log-seal.timer"),
 }
 
 
@@ -62,46 +65,11 @@ def test_postgres_listens_only_on_the_data_subnet_with_scram_and_tls(host) -> No
     assert all(r[0] == "hostssl" and r[-1] == "scram-sha-256" for r in remote if r[-1] != "reject")
 
 
-def _luks2_data_volume_under(host, path: str) -> str:
-    """The dm-crypt mapping that holds ``path``, asserted to be LUKS2 on its own disk, not the boot disk's."""
-    with host.sudo():  # the data directory is closed to the admin user: findmnt must be able to stat it
-        return _luks2_data_volume_as_root(host, path)
-
-
-def _luks2_data_volume_as_root(host, path: str) -> str:
-    mount = host.check_output(f"findmnt -n -o TARGET --target {path}")
-    source = host.check_output(f"findmnt -n -o SOURCE --target {path}")
-    assert source.startswith("/dev/mapper/"), f"{path} is on {source} ({mount}), not on a dm-crypt mapping"
-    options = set(host.check_output(f"findmnt -n -o OPTIONS --target {path}").split(","))
-    assert {"nodev", "nosuid", "noexec"} <= options, f"{mount} is mounted {sorted(options)}"
-    assert host.check_output(f"lsblk -dno TYPE {source}") == "crypt"
-    name = source.removeprefix("/dev/mapper/")
-    status = host.check_output(f"cryptsetup status {name}")
-    device = next(line.split()[-1] for line in status.splitlines() if line.strip().startswith("device:"))
-    dump = host.check_output(f"cryptsetup luksDump {device}")
-    assert [line.split()[-1] for line in dump.splitlines() if line.startswith("Version:")] == ["2"]
-    assert host.file("/etc/ccaas/luks.key").mode == 0o400
-    assert any(line.split()[:1] == [name] for line in host.file("/etc/crypttab").content_string.splitlines())
-    data_disks, root_disks = _disks_under(host, source), _disks_under(host, host.check_output("findmnt -no SOURCE /"))
-    assert data_disks and root_disks, (data_disks, root_disks)
-    assert not data_disks & root_disks, f"{name} sits on the boot disk {sorted(root_disks)}"
-    # what the mount hides on the boot volume (seen through a private bind mount of /): nothing at all
-    hidden = host.check_output(f"unshare --mount sh -c 'mount --bind / /mnt && ls -A /mnt{mount}'")
-    assert hidden == "", f"the boot volume still holds under {mount}: {hidden.split()}"
-    return name
-
-
-def _disks_under(host, device: str) -> set[str]:
-    """The whole disks a block device is built on (itself, if it is one)."""
-    rows = [line.split() for line in host.check_output(f"lsblk -snro NAME,TYPE {device}").splitlines()]
-    return {row[0] for row in rows if row[1:] == ["disk"]}
-
-
 @pytest.mark.control("HOST-18")
 @pytest.mark.roles("recordings")
 def test_recordings_live_on_an_open_luks2_volume(host) -> None:
     assert host.mount_point("/srv/recordings").exists, "the volume is mounted at /srv/recordings itself"
-    assert _luks2_data_volume_under(host, "/srv/recordings") == "recordings"
+    assert luks2_data_volume_under(host, "/srv/recordings") == "recordings"
 
 
 @pytest.mark.control("HOST-18")
@@ -112,7 +80,7 @@ def test_postgres_data_and_wal_live_on_the_encrypted_data_volume(host) -> None:
         wal = host.check_output(f"readlink -f {data_directory}/pg_wal")  # a symlink if initdb was given --waldir
         tablespaces = host.check_output('psql -Atc "select pg_tablespace_location(oid) from pg_tablespace"')
     for path in (data_directory, wal, *filter(None, tablespaces.splitlines())):
-        _luks2_data_volume_under(host, path)
+        luks2_data_volume_under(host, path)
     # the unit cannot start on the boot volume's empty directory when the volume is not mounted
     with host.sudo():
         mount = host.check_output(f"findmnt -n -o TARGET --target {data_directory}")

@@ -1,7 +1,7 @@
 """Session fixture: boot a real lab VM (QEMU, Debian 12, the stack's cloud-init) and remove it after.
 
 The lab either comes up or the tests ERROR — they never skip. Set ``CCSEC_LAB_TEST_ROLES`` /
-``CCSEC_LAB_TEST_STACK`` to boot other roles/stack (default: ``bastion,app,payment`` from stack ``lab``;
+``CCSEC_LAB_TEST_STACK`` to boot other roles/stack (default: ``bastion,app,payment,loghost`` from stack ``lab``;
 db + recordings boot in test_backup_lab.py, so every role runs the whole host suite in CI).
 Progress lines go to the real stderr so CI logs show the build and boot timeline.
 """
@@ -19,7 +19,7 @@ from ccsec.lab.paths import work_dir_override
 from ccsec.lab.state import LabState
 from tests.lab import timeline
 
-ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app,payment").split(",") if r]
+ROLES = [r for r in os.environ.get("CCSEC_LAB_TEST_ROLES", "bastion,app,payment,loghost").split(",") if r]
 STACK = os.environ.get("CCSEC_LAB_TEST_STACK", "lab")
 
 

@@ -19,6 +19,7 @@ from ccsec.policies.rules.host_baseline import problems
 from ccsec.policies.sarif import to_sarif
 from ccsec.policies.waivers import apply_waivers
 from ccsec_testbeds.synthetic import compliant_stack, with_inputs
+from tests.unit.logpath import log_path
 
 # --- Swift ACLs: spellings Swift normalises to public read --------------------------------------------
 DESIGNATORS = st.sampled_from([".r", ".ref", ".referer", ".referrer"])
@@ -55,7 +56,16 @@ def rendered(tmp_path_factory) -> str:
     key = tmp_path_factory.mktemp("k") / "id"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     private, public = key.read_text(), Path(f"{key}.pub").read_text()
-    return render_lab_user_data("dev", "bastion", "dev-bastion-1", private, public, "admin", public)
+    return render_lab_user_data(
+        "dev",
+        "bastion",
+        "dev-bastion-1",
+        private,
+        public,
+        "admin",
+        public,
+        log=log_path("dev", "bastion", "dev-bastion-1"),
+    )
 
 
 def test_the_rendered_baseline_passes(rendered) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import renderparsers as rp
 
@@ -36,6 +37,7 @@ class Host:
     secret_files: tuple[str, ...] = ()  # names in the backup secrets dir the host was rendered with
     has_luks_key: bool = False
     has_ca: bool = False
+    log: Any = None  # the LogPath it was rendered with (HOST-15): CA, certificate, key, targets
 
 
 def _eq(what: str, actual, expected) -> None:
@@ -164,22 +166,32 @@ INPUT_HEAD = [
 INPUT_TAIL = ["limit 5/second burst 10 log prefix='ccaas-drop: ' level=info", "counter drop"]
 FORWARD_RULES = ["limit 5/second burst 5 log prefix='ccaas-fwd-drop: ' level=info"]
 # New connections each role accepts: (protocol, port) -> where from ("admins" = network.adminCidrs, else a zone)
+LOG_PORT = "logging.port"  # stands for the stack's logging.port in the tables below
 ROLE_INGRESS = {
     "bastion": {("tcp", 22): ("admins",)},
     "app": {("tcp", 443): ("edge",), ("tcp", 22): ("mgmt",)},
     "db": {("tcp", 5432): ("app",), ("tcp", 22): ("mgmt",)},
     "recordings": {("tcp", 443): ("app",), ("tcp", 22): ("mgmt",)},
     "payment": {("tcp", 8443): ("app",), ("tcp", 22): ("mgmt",)},
+    # every other role's hosts send syslog over TLS to the log host (in mgmt): bastion, app, db/recordings, payment
+    "loghost": {("tcp", LOG_PORT): ("mgmt", "app", "data", "pci"), ("tcp", 22): ("mgmt",)},
 }
 # Egress the output chain may accept: internal services (network.servicesCidr) and the intra-cluster flows
-SERVICE_EGRESS = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 443)}  # + ("tcp", logging.port)
+SERVICE_EGRESS = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 443)}
+_TO_LOGS = {("tcp", LOG_PORT): ("mgmt",)}  # the log hosts live in the management zone
 CLUSTER_EGRESS = {
-    "bastion": {("tcp", 22): ("app", "data", "pci", "mgmt")},
-    "app": {("tcp", 5432): ("data",), ("tcp", 443): ("data",), ("tcp", 8443): ("pci",)},
-    "db": {},
-    "recordings": {},
-    "payment": {},
+    "bastion": {("tcp", 22): ("app", "data", "pci", "mgmt"), **_TO_LOGS},
+    "app": {("tcp", 5432): ("data",), ("tcp", 443): ("data",), ("tcp", 8443): ("pci",), **_TO_LOGS},
+    "db": dict(_TO_LOGS),
+    "recordings": dict(_TO_LOGS),
+    "payment": dict(_TO_LOGS),
+    "loghost": {},  # its own stream goes to its receiver over loopback
 }
+
+
+def _flows(table: dict, cfg: StackConfig) -> dict:
+    """A flow table with LOG_PORT resolved to this stack's logging.port."""
+    return {(proto, cfg.logging.port if port == LOG_PORT else port): v for (proto, port), v in table.items()}
 
 
 def _net(value: str):
@@ -262,7 +274,7 @@ def _check_input(rules: list[rp.NftRule], cfg: StackConfig, role: str) -> None:
         sources = set().union(*(rule.matches[k] for k in _ADDR_KEYS if k in rule.matches))
         for port in rule.matches["tcp dport"]:
             accepted.setdefault(("tcp", int(port)), set()).update(sources)
-    expected = {flow: set(_sources(cfg, names)) for flow, names in ROLE_INGRESS[role].items()}
+    expected = {flow: set(_sources(cfg, names)) for flow, names in _flows(ROLE_INGRESS[role], cfg).items()}
     _eq(f"input chain: new connections accepted on {role}", accepted, expected)
 
 
@@ -272,7 +284,8 @@ def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: 
     # an allowed egress, and rules without a verdict may only count or log.
     assert policy in ("accept", "drop"), f"output policy {policy!r}"
     services = _net(cfg.network.services_cidr)
-    service_ports = SERVICE_EGRESS | {("tcp", cfg.logging.port)}
+    service_ports = SERVICE_EGRESS
+    cluster = _flows(CLUSTER_EGRESS[role], cfg)
     named = {("udp", 53): set(cfg.network.dns_nameservers), ("tcp", 53): set(cfg.network.dns_nameservers)}
     named[("udp", 123)] = {s for s in cfg.network.ntp_servers if _is_ip(s)}
     for rule in rules:
@@ -296,12 +309,10 @@ def _check_output(policy: str, rules: list[rp.NftRule], cfg: StackConfig, role: 
                     flow in service_ports and net.subnet_of(services) if net.version == services.version else False
                 )
                 to_named = str(net.network_address) in named.get(flow, set()) and net.num_addresses == 1
-                to_zone = any(
-                    net.version == 4 and net.subnet_of(cfg.network.zones[z]) for z in CLUSTER_EGRESS[role].get(flow, ())
-                )
+                to_zone = any(net.version == 4 and net.subnet_of(cfg.network.zones[z]) for z in cluster.get(flow, ()))
                 assert to_services or to_named or to_zone, (
                     f"output chain on {role}: {flow[0]}/{flow[1]} to {daddr} is not an allowed egress "
-                    f"(services {services}: {sorted(service_ports)}; cluster: {CLUSTER_EGRESS[role]}): {rule.canon()!r}"
+                    f"(services {services}: {sorted(service_ports)}; cluster: {cluster}): {rule.canon()!r}"
                 )
 
 
@@ -353,17 +364,34 @@ def check_chrony(text: str, host: Host) -> None:
     _eq("chrony.conf (chronyd -p)", parsed, servers + CHRONY_SETTINGS)
 
 
+LOG_DOMAIN = "logs.ccaas.internal"  # the names in log certificates, written out here (not imported)
+LOG_FILES = ("/etc/ssl/ccaas/log-ca.crt", "/etc/ssl/ccaas/log.crt", "/etc/ssl/ccaas/log.key")
+
+
+def _log_targets(host: Host) -> list[tuple[str, str]]:
+    """(address, certificate name) a host must forward to: the given log hosts, or a log host's own receiver."""
+    if host.role == "loghost":
+        return [("127.0.0.1", f"{host.hostname}.{host.cfg.stack}.{LOG_DOMAIN}")]
+    return [(t.address, t.name) for t in host.log.targets]
+
+
 def check_rsyslog(text: str, host: Host) -> None:
+    """HOST-15 sender: one TLS action per log host, both ends authenticated by the stack's log CA."""
     cfg = host.cfg
+    targets = _log_targets(host)
+    assert targets, "a sender without log hosts"
     model = rp.parse_rsyslog(text, host.work)
     _eq("rsyslog config statements", model.statements, ["obj global", "script"])
-    _eq("rsyslog default ruleset", model.ruleset, ['ACTION 0 [builtin:omfwd:action(type="builtin:omfwd" ...)]'])
-    _eq("rsyslog action count", model.action_count, 1)
+    action = 'ACTION {} [builtin:omfwd:action(type="builtin:omfwd" ...)]'
+    _eq("rsyslog default ruleset", model.ruleset, [action.format(i) for i in range(len(targets))])
+    _eq("rsyslog action count", model.action_count, len(targets))
     expected = {
         "glbl": [
             {
                 "workdirectory": "/var/spool/rsyslog",
-                "defaultnetstreamdrivercafile": "/etc/ssl/certs/ca-certificates.crt",
+                "defaultnetstreamdrivercafile": LOG_FILES[0],  # the stack's log CA only, not the system bundle
+                "defaultnetstreamdrivercertfile": LOG_FILES[1],  # this host's client certificate
+                "defaultnetstreamdriverkeyfile": LOG_FILES[2],
                 "defaultnetstreamdriver": "gtls",
             }
         ],
@@ -375,28 +403,192 @@ def check_rsyslog(text: str, host: Host) -> None:
                 "action.resumeintervalmax": "600",
                 "action.resumeinterval": "30",
             }
-        ],
+        ]
+        * len(targets),
         "omfwd": [
             {
-                "target": cfg.logging.host,
+                "target": address,
                 "port": str(cfg.logging.port),
                 "protocol": "tcp",
                 "streamdriver": "gtls",
                 "streamdrivermode": "1",  # TLS only
                 "streamdriverauthmode": "x509/name",  # the log host's certificate must name it
-                "streamdriverpermittedpeers": cfg.logging.host,
+                "streamdriverpermittedpeers": name,
             }
+            for address, name in targets
         ],
         "queue": [
             {
-                "queue.filename": "ccaas_fwd",
+                "queue.filename": f"ccaas_fwd_{index}",  # one disk queue per log host
                 "queue.maxdiskspace": str(512 * 1024 * 1024),
                 "queue.type": "1",  # LinkedList
                 "queue.saveonshutdown": "1",
             }
+            for index in range(1, len(targets) + 1)
         ],
     }
     _eq("rsyslog parameters (rsyslogd -d -N1)", model.params, expected)
+
+
+def check_rsyslog_journal(text: str, host: Host) -> None:
+    """HOST-15 input: the journal read from a saved cursor, no rate limit, the main queue kept across restarts."""
+    stand_in = '\naction(type="omfile" file="/dev/null")\n'  # rsyslogd -N1 refuses a config without any action
+    model = rp.parse_rsyslog(text + stand_in, host.work)
+    _eq("journal input statements", model.statements, ["obj module", "obj main_queue", "script"])
+    _eq(
+        "imjournal",
+        model.params["imjournal.c"],
+        [{"statefile": "ccaas-imjournal.state", "ratelimit.interval": "0", "persiststateinterval": "100"}],
+    )
+    _eq(
+        "main queue",
+        [q for q in model.params["queue"] if q],
+        [
+            {
+                "queue.filename": "ccaas_main",
+                "queue.maxdiskspace": str(256 * 1024 * 1024),
+                "queue.type": "1",
+                "queue.saveonshutdown": "1",
+            }
+        ],
+    )
+
+
+def check_journald(text: str, host: Host) -> None:
+    """Persistent journal; no push to a syslog socket (rsyslog pulls from its cursor instead)."""
+    settings = [line for line in _lines(text) if not line.startswith("[")]
+    _eq("journald.conf.d", settings, ["Storage=persistent", "Compress=yes", "ForwardToSyslog=no", "SystemMaxUse=1G"])
+
+
+RECEIVER_KEY = "/run/credentials/ccaas-log-receiver.service/log.key"  # LoadCredential=: readable by the unit only
+
+
+def check_log_receiver(text: str, host: Host) -> None:
+    """HOST-15 receiver: TLS only, client certificates of this stack's names, one file per host and day."""
+    cfg = host.cfg
+    model = rp.parse_rsyslog(text, host.work)
+    _eq(
+        "receiver statements",
+        model.statements,
+        ["obj global", "obj module", "obj template", "obj template", "obj ruleset", "obj input"],
+    )
+    _eq("receiver actions", model.action_count, 1)
+    params = model.params
+    _eq(
+        "receiver global",
+        params["glbl"],
+        [
+            {
+                "workdirectory": "/var/lib/ccaas-log-receiver",
+                "defaultnetstreamdrivercafile": LOG_FILES[0],
+                "defaultnetstreamdrivercertfile": LOG_FILES[1],
+                "defaultnetstreamdriverkeyfile": RECEIVER_KEY,
+                "defaultnetstreamdriver": "gtls",
+                "maxmessagesize": "65536",
+            }
+        ],
+    )
+    module, listener = params["imtcp.c"]
+    _eq(
+        "imtcp module (TLS only, client certificate checked by name)",
+        {k: v for k, v in module.items() if k != "permittedpeer"},
+        {
+            "maxsessions": "1000",
+            "streamdriver.mode": "1",
+            "streamdriver.authmode": "x509/name",
+            "streamdriver.name": "gtls",
+        },
+    )
+    _eq("imtcp listener", listener, {"port": str(cfg.logging.port), "ruleset": "ccaas_remote"})
+    peers = re.findall(r"(?i)permittedpeer\s*=\s*\[([^\]]*)\]", text)
+    _eq("permitted senders", peers, [f'"*.{cfg.stack}.{LOG_DOMAIN}"'])
+    omfile = params["omfile"][0]
+    _eq(
+        "store action", (omfile["dynafile"], omfile["asyncwriting"], omfile["createdirs"]), ("ccaas_log_file", "0", "1")
+    )
+    _eq(
+        "store modes (dir 0750, file 0640)",
+        (omfile["dircreatemode"], omfile["filecreatemode"]),
+        (str(0o750), str(0o640)),
+    )
+    queue = [q for q in params["queue"] if q]
+    _eq("receiver queue", [(q["queue.filename"], q["queue.saveonshutdown"]) for q in queue], [("ccaas_recv", "1")])
+    templates = dict(re.findall(r'template\(name="(\w+)" type="string"\s+string="([^"]*)"\)', text))
+    file_template = templates.get("ccaas_log_file", "")
+    # the sender names its host: its claim must not reach the path as "..", "/" or an absolute path
+    _eq("store path", file_template, "/srv/logs/%hostname:::secpath-replace%/%$year%-%$month%-%$day%.log")
+    line = templates.get("ccaas_log_line", "")
+    assert "%fromhost-ip%" in line and "%hostname%" in line and "%timegenerated" in line, f"log line: {line!r}"
+
+
+def _unit(text: str) -> dict[str, list[str]]:
+    """Unit file settings, every value of a key in order (comments and sections dropped)."""
+    out: dict[str, list[str]] = {}
+    for line in _lines(text):
+        if line.startswith("["):
+            continue
+        key, _, value = line.partition("=")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _verify_unit(name: str, text: str, host: Host) -> None:
+    rp.verify_units({f"/etc/systemd/system/{name}": text.encode()}, host.work, [name])
+
+
+# systemd-analyze security's own checks that must pass (✓) for the receiver: an escaped receiver can still
+# not unseal the store (no CAP_LINUX_IMMUTABLE), gain privileges, or write outside /srv/logs
+RECEIVER_SECURITY_CHECKS = (
+    "User=/DynamicUser=",
+    "CapabilityBoundingSet=~CAP_LINUX_IMMUTABLE",
+    "CapabilityBoundingSet=~CAP_SYS_ADMIN",
+    "CapabilityBoundingSet=~CAP_(DAC_*|FOWNER|IPC_OWNER)",
+    "NoNewPrivileges=",
+    "ProtectSystem=",
+    "ProtectHome=",
+    "RestrictSUIDSGID=",
+)
+RECEIVER_MAX_EXPOSURE = 2.0
+
+
+def check_log_receiver_unit(text: str, host: Host) -> None:
+    _verify_unit("ccaas-log-receiver.service", text, host)
+    unit = _unit(text)
+    _eq(
+        "receiver account and files",
+        {k: unit.get(k) for k in ("User", "Group", "ReadWritePaths", "LoadCredential", "ExecStart")},
+        {
+            "User": ["ccaas-logs"],
+            "Group": ["ccaas-logs"],
+            "ReadWritePaths": ["/srv/logs"],
+            "LoadCredential": [f"log.key:{LOG_FILES[2]}"],
+            "ExecStart": ["/usr/sbin/rsyslogd -n -iNONE -f /etc/ccaas/log-receiver.conf"],
+        },
+    )
+    passed, exposure = rp.unit_security(text, "ccaas-log-receiver.service", host.work)
+    missing = [c for c in RECEIVER_SECURITY_CHECKS if not passed.get(c)]
+    _eq("systemd-analyze security checks the receiver fails", missing, [])
+    assert exposure <= RECEIVER_MAX_EXPOSURE, f"receiver exposure {exposure} > {RECEIVER_MAX_EXPOSURE}"
+
+
+def check_log_seal_service(text: str, host: Host) -> None:
+    _verify_unit("ccaas-log-seal.service", text, host)
+    unit = _unit(text)
+    _eq("seal mounts", unit.get("RequiresMountsFor"), ["/srv/logs"])
+    _eq(
+        "seal command",
+        unit.get("ExecStart"),
+        [
+            "/usr/bin/find /srv/logs -path /srv/logs/lost+found -prune -o ( -type d -o -type f ) "
+            "-exec /usr/bin/chattr +a {} +"
+        ],
+    )
+
+
+def check_log_seal_timer(text: str, host: Host) -> None:
+    _verify_unit("ccaas-log-seal.timer", text, host)
+    unit = _unit(text)
+    _eq("seal interval", (unit.get("OnUnitActiveSec"), unit.get("WantedBy")), (["1min"], ["timers.target"]))
 
 
 # --- auditd (HOST-11) -------------------------------------------------------------------------------
@@ -812,8 +1004,13 @@ CHECKS: dict[str, Callable[[str, Host], None]] = {
     "/etc/cron.allow": lambda text, host: _eq("cron.allow (who may schedule jobs)", _lines(text), ["root"]),
     "/etc/apt/apt.conf.d/20auto-upgrades": check_apt,
     "/etc/chrony/chrony.conf": check_chrony,
-    "/etc/systemd/journald.conf.d/ccaas-baseline.conf": _grammar("journald.conf.d", _INI),
+    "/etc/systemd/journald.conf.d/ccaas-baseline.conf": check_journald,
+    "/etc/rsyslog.d/50-ccaas-journal.conf": check_rsyslog_journal,
     "/etc/rsyslog.d/60-ccaas-forward.conf": check_rsyslog,
+    "/etc/ccaas/log-receiver.conf": check_log_receiver,
+    "/etc/systemd/system/ccaas-log-receiver.service": check_log_receiver_unit,
+    "/etc/systemd/system/ccaas-log-seal.service": check_log_seal_service,
+    "/etc/systemd/system/ccaas-log-seal.timer": check_log_seal_timer,
     "/etc/users.oath": _grammar("users.oath", r"HOTP/T30/6\t[a-z_][a-z0-9_-]{0,31}\t-\t[0-9a-f]{20,128}"),
     "/etc/nginx/sites-available/ccaas": check_nginx,
     "/usr/local/sbin/ccaas-app-tls": check_app_tls,
@@ -855,6 +1052,13 @@ HOST_FILE_PATHS = {
     ],
     "recordings": ["/usr/local/sbin/ccaas-luks-setup", "/etc/ccsec/backup/agent.toml"],
     "payment": [],
+    "loghost": [
+        "/usr/local/sbin/ccaas-luks-setup",
+        "/etc/ccaas/log-receiver.conf",
+        "/etc/systemd/system/ccaas-log-receiver.service",
+        "/etc/systemd/system/ccaas-log-seal.service",
+        "/etc/systemd/system/ccaas-log-seal.timer",
+    ],
 }
 _ROLE_ONLY = {p for role, paths in HOST_FILE_PATHS.items() if role != "common" for p in paths}
 UNITS = [
@@ -867,15 +1071,16 @@ OFFSITE_UNITS = ["/etc/systemd/system/ccsec-backup-offsite.service", "/etc/syste
 # runcmd entries per role: 31 for every host (image check, sysctl, /dev/shm, nftables check, enable, masks,
 # daemon-reload, stop masked, nftables restart, login.defs x4, modes x2, visudo, ssh-keysign override,
 # cron modes, journal x3, rsyslog+chrony, auditd x3, upgrades + aide timer, aide digest + check, aide init, sshd x2);
-# app +5 (TLS, site x3, nginx), db +2 (listen, LUKS), recordings +1 (LUKS); backup agent +4 (db, recordings)
-RUNCMD_COUNT = {"bastion": 31, "app": 36, "db": 37, "recordings": 36, "payment": 31}
+# app +5 (TLS, site x3, nginx), db +2 (listen, LUKS), recordings +1 (LUKS); backup agent +4 (db, recordings);
+# loghost +3 (enable receiver and seal timer, LUKS, start the seal)
+RUNCMD_COUNT = {"bastion": 31, "app": 36, "db": 37, "recordings": 36, "payment": 31, "loghost": 34}
 # systemctl verbs that reload systemd unless told not to (each reload: ~10 s of a first boot under TCG)
 RELOADING_VERBS = {"enable", "disable", "mask", "unmask", "reenable", "preset", "link", "revert"}
 
 
 def expected_write_files(host: Host) -> list[str]:
     role = host.role
-    paths = [p for p in HOST_FILE_PATHS["common"] if p not in _ROLE_ONLY] + HOST_FILE_PATHS[role]
+    paths = [p for p in HOST_FILE_PATHS["common"] if p not in _ROLE_ONLY] + HOST_FILE_PATHS[role] + list(LOG_FILES)
     if role in ("db", "recordings"):
         paths += ["/opt/ccsec/ccsec-backup.pyz", *UNITS, DIFF_DROPIN]
         paths += OFFSITE_UNITS if role == "recordings" else []
@@ -916,6 +1121,18 @@ def check_cloud_config_document(document: dict, host: Host) -> None:
         }
         for a in cfg.admins
     ]
+    if role == "loghost":  # the receiver's own account: no shell, no home, no password
+        users.append(
+            {
+                "name": "ccaas-logs",
+                "gecos": "ccaas log receiver",
+                "system": True,
+                "no_create_home": True,
+                "homedir": "/nonexistent",
+                "shell": "/usr/sbin/nologin",
+                "lock_passwd": True,
+            }
+        )
     _eq("users", document["users"], users)
     _eq(
         "mounts",
@@ -945,10 +1162,28 @@ def check_cloud_config_document(document: dict, host: Host) -> None:
     _eq("units started before the one daemon-reload", late, [])
     starts = [i for i, c in enumerate(runcmd) if c[:2] in (["systemctl", "start"], ["systemctl", "restart"])]
     _eq("starts before the daemon-reload", [runcmd[i] for i in starts if i < reload_at], [])
+    check_log_files(entries, host)
+
+
+def check_log_files(entries: list[dict], host: Host) -> None:
+    """HOST-15: the log CA, certificate and key land as given, the key root-only."""
+    if host.log is None:
+        return
+    given = {LOG_FILES[0]: host.log.ca_cert, LOG_FILES[1]: host.log.cert, LOG_FILES[2]: host.log.key}
+    modes = {LOG_FILES[0]: "0644", LOG_FILES[1]: "0644", LOG_FILES[2]: "0600"}
+    for entry in entries:
+        if entry["path"] in given:
+            _eq(f"{entry['path']} content", entry["content"].strip(), given[entry["path"]].strip())
+            _eq(
+                f"{entry['path']} owner and mode",
+                (entry["owner"], entry["permissions"]),
+                ("root:root", modes[entry["path"]]),
+            )
 
 
 # --- rendering a host the way the program does ------------------------------------------------------
 
+DATA_ROLES = ("db", "recordings", "loghost")  # roles with an encrypted data volume
 TOTP_SEED = "3132333435363738393031323334353637383930"  # RFC 6238's test seed, hex
 LUKS_KEY = "L" * 64
 DATA_DEVICE = "/dev/disk/by-id/virtio-ccaas-data"
@@ -965,7 +1200,7 @@ def program_secrets(cfg: StackConfig, role: str):
         values += ["AKIATESTACCESSKEY", "s3-secret-key-0123"]
         backup_env = _backup_env(cfg, role, values)
     totp = {a.name: TOTP_SEED for a in cfg.admins if a.totp} if role == "bastion" else {}
-    return HostSecrets(luks_key=LUKS_KEY if role in ("db", "recordings") else "", backup_env=backup_env, totp=totp)
+    return HostSecrets(luks_key=LUKS_KEY if role in DATA_ROLES else "", backup_env=backup_env, totp=totp)
 
 
 SECRET_FILES = {
@@ -976,13 +1211,16 @@ SECRET_FILES = {
 
 def render_host(cfg: StackConfig, role: str, hostname: str, identity, work: Path) -> tuple[Host, list[dict], str]:
     """(Host, rendered host files, user-data) for one host, rendered through the public rendering API."""
+    from logpath import log_path
+
     from ccsec.infra.userdata import build_context, render_host_files, render_user_data
 
     secrets = program_secrets(cfg, role)
-    device = DATA_DEVICE if role in ("db", "recordings") else ""
-    context = build_context(cfg, role, hostname, identity, secrets, device)
+    device = DATA_DEVICE if role in DATA_ROLES else ""
+    log = log_path(cfg.stack, role, hostname)
+    context = build_context(cfg, role, hostname, identity, secrets, device, None, log)
     files = render_host_files(context)
-    user_data = render_user_data(cfg, role, hostname, identity, secrets, device)
+    user_data = render_user_data(cfg, role, hostname, identity, secrets, device, None, log)
     host = Host(
         cfg,
         role,
@@ -991,8 +1229,9 @@ def render_host(cfg: StackConfig, role: str, hostname: str, identity, work: Path
         identity.public_openssh.strip(),
         identity.private_openssh,
         SECRET_FILES.get(role, ()),
-        role in ("db", "recordings"),
+        role in DATA_ROLES,
         False,
+        log,
     )
     return host, files, user_data
 

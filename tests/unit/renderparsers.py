@@ -321,8 +321,38 @@ def _block_name(header: str) -> str | None:
     return None
 
 
+# Host paths an rsyslog config names that ``rsyslogd -N1`` opens (certificates, key, work directory): the
+# check runs on stand-ins under the scratch dir, and parameters are reported with the host paths again.
+RSYSLOG_HOST_PATHS = {
+    "/etc/ssl/ccaas/": "file",
+    "/run/credentials/ccaas-log-receiver.service/": "file",
+    "/var/lib/ccaas-log-receiver": "dir",
+}
+
+
+def _rsyslog_standins(text: str, work: Path) -> dict[str, str]:
+    """host path prefix -> stand-in prefix, with a stand-in file or dir for each path the text names."""
+    standins: dict[str, str] = {}
+    for index, (prefix, kind) in enumerate(RSYSLOG_HOST_PATHS.items()):
+        if prefix not in text:
+            continue
+        local = work / f"rsyslog-standin-{index}"
+        if kind == "dir":
+            local.mkdir(exist_ok=True)
+            standins[prefix] = str(local)
+            continue
+        local.mkdir(exist_ok=True)
+        for name in re.findall(re.escape(prefix) + r"([A-Za-z0-9._-]+)", text):
+            (local / name).write_text("stand-in\n")
+        standins[prefix] = f"{local}/"
+    return standins
+
+
 def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
     """``rsyslogd -N1`` validates; its debug trace of the same run gives the objects, ruleset and parameters."""
+    standins = _rsyslog_standins(text, work)
+    for prefix, local in standins.items():
+        text = text.replace(prefix, local)
     path = _write(work, "rsyslog.conf", text, 0o644)
     rsyslogd = tool("rsyslogd")
     run([rsyslogd, "-N1", "-f", str(path)], "the rsyslog drop-in")
@@ -343,7 +373,10 @@ def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
         if block is not None and param and param.group(1) != "nvlstGetParam":
             name, value = param.groups()
             if value != "(unset)":
-                block[name.lower()] = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+                value = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+                for prefix, local in standins.items():
+                    value = value.replace(local, prefix)
+                block[name.lower()] = value
             continue
         block = None
         name = _block_name(line)
@@ -466,6 +499,22 @@ def verify_units(units: dict[str, bytes], work: Path, instances: list[str]) -> N
         noise = [line for line in res.stderr.splitlines() if line.strip()]
         if res.returncode != 0 or noise:
             raise ParserRefused(f"systemd-analyze verify refused {name} (exit {res.returncode}):\n" + "\n".join(noise))
+
+
+def unit_security(text: str, name: str, work: Path) -> tuple[dict[str, bool], float]:
+    """``systemd-analyze security --offline``: (check name -> passed, overall exposure) for one unit file."""
+    root = work / "security"
+    root.mkdir(exist_ok=True)
+    path = root / name
+    path.write_text(text)
+    analyze = tool("systemd-analyze")
+    report = run([analyze, "security", "--offline=yes", "--json=short", str(path)], f"unit {name} (security)")
+    passed = {item["name"]: bool(item["set"]) for item in json.loads(report.stdout)}
+    summary = run([analyze, "security", "--offline=yes", "--no-pager", str(path)], f"unit {name} (exposure)").stdout
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", summary)
+    if not match:
+        raise ParserRefused(f"systemd-analyze security printed no exposure for {name}")
+    return passed, float(match.group(1))
 
 
 # --- nginx ------------------------------------------------------------------------------------------

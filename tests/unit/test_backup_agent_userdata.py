@@ -19,6 +19,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from hostkeys import identity
+from logpath import log_for
 
 from ccsec.backup import bundle
 from ccsec.backup.config import parse
@@ -84,13 +85,15 @@ SECRET_NAMES += ("AWS_SECRET_ACCESS_KEY",)
 
 def render(stack: str, role: str, env: dict[str, str], target: BackupTarget | None = None) -> str:
     cfg = load_stack_config(stack)
-    device = DEVICE if role in ("db", "recordings") else ""
+    device = DEVICE if role in ("db", "recordings", "loghost") else ""
     secrets = HostSecrets(
-        luks_key="L" * 64 if role in ("db", "recordings") else "",
+        luks_key="L" * 64 if role in ("db", "recordings", "loghost") else "",
         backup_env=env if role in ("db", "recordings") else {},
         totp={a.name: "ab" * 20 for a in cfg.admins if a.totp} if role == "bastion" else {},
     )
-    return render_user_data(cfg, role, f"{stack}-{role}-1", identity(), secrets, device, target)
+    return render_user_data(
+        cfg, role, f"{stack}-{role}-1", identity(), secrets, device, target, log=log_for(cfg, role, f"{stack}-{role}-1")
+    )
 
 
 def decoded(entry: dict) -> str:
@@ -179,7 +182,16 @@ def test_the_differential_timer_follows_backup_diff_minutes(minutes: int) -> Non
     cfg = load_stack_config("lab")
     cfg = replace(cfg, backup=replace(cfg.backup, diff_minutes=minutes))
     secrets = HostSecrets(luks_key="L" * 64, backup_env=LAB_ENV)
-    text = render_user_data(cfg, "recordings", "lab-recordings-1", identity(), secrets, DEVICE, BackupTarget("x"))
+    text = render_user_data(
+        cfg,
+        "recordings",
+        "lab-recordings-1",
+        identity(),
+        secrets,
+        DEVICE,
+        BackupTarget("x"),
+        log=log_for(cfg, "recordings", "lab-recordings-1"),
+    )
     files = {e["path"]: e for e in yaml.safe_load(text)["write_files"]}
     calendars = re.findall(r"^OnCalendar=(.*)$", decoded(files[DIFF_SCHEDULE_DROPIN]), re.MULTILINE)
     assert calendars[0] == "", "the drop-in must reset the unit's own OnCalendar, not add a second schedule"

@@ -35,7 +35,7 @@ def test_plan_prod_json_is_the_documented_inventory() -> None:
     for resource in document["resources"]:
         assert set(resource) == {"urn", "type", "name", "parent", "inputs"}
     instances = [r for r in document["resources"] if r["type"].endswith(":Instance")]
-    assert len(instances) == 11
+    assert len(instances) == 13  # bastion 2, app 3, db 2, recordings 2, payment 2, loghost 2
     assert all(i["inputs"]["userData"] == "[secret]" for i in instances)
     assert document["outputs"]["known_hosts"] == "[secret]"
 

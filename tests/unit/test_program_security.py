@@ -254,3 +254,42 @@ def test_prod_has_redundant_hosts_for_every_stateful_and_app_role(prod: Inventor
     for role in ("app", "db", "recordings"):
         assert len(prod.instances(role)) >= 2, role
     assert len(prod.of_type(":loadbalancer/member:Member")) == len(prod.instances("app"))
+
+
+def _log_files(instance) -> dict[str, str]:
+    document = yaml.safe_load(delivered(instance.inputs["userData"]))
+    return {f["path"]: f["content"] for f in document["write_files"]}
+
+
+def test_every_host_forwards_to_every_log_host_with_its_own_certificate(inventory: Inventory) -> None:
+    """HOST-15 as the program wires it: one log CA per stack, a certificate per host naming it, every log host."""
+    cfg = inventory.cfg
+    by_name = {r.name: r for r in inventory.resources}
+    log_hosts = sorted(i.inputs["name"] for i in inventory.instances("loghost"))
+    assert len(log_hosts) == cfg.cluster["loghost"].count >= 1
+    ca = by_name[f"{cfg.stack}-log-ca"]
+    assert ca.inputs["isCaCertificate"] is True and set(ca.inputs["allowedUses"]) == {"cert_signing", "crl_signing"}
+    keys = set()
+    mgmt = ipaddress.ip_network(cfg.network.zones["mgmt"])
+    for instance in inventory.instances():
+        name, role = instance.inputs["name"], instance.inputs["metadata"]["role"]
+        request, cert = by_name[f"{name}-log-csr"], by_name[f"{name}-log-cert"]
+        assert request.inputs["dnsNames"] == [f"{name}.{cfg.stack}.logs.ccaas.internal"]
+        uses = set(cert.inputs["allowedUses"])
+        assert "client_auth" in uses and ("server_auth" in uses) == (role == "loghost"), (name, uses)
+        files = _log_files(instance)
+        assert {p: files[p] for p in files if p.startswith("/etc/ssl/ccaas/log")}.keys() == {
+            "/etc/ssl/ccaas/log-ca.crt",
+            "/etc/ssl/ccaas/log.crt",
+            "/etc/ssl/ccaas/log.key",
+        }
+        keys.add(files["/etc/ssl/ccaas/log.key"])
+        forward = files["/etc/rsyslog.d/60-ccaas-forward.conf"]
+        targets = re.findall(r'target="([^"]+)"', forward)
+        peers = re.findall(r'StreamDriverPermittedPeers="([^"]+)"', forward)
+        if role == "loghost":
+            assert (targets, peers) == (["127.0.0.1"], [f"{name}.{cfg.stack}.logs.ccaas.internal"])
+        else:
+            assert peers == [f"{h}.{cfg.stack}.logs.ccaas.internal" for h in log_hosts], (name, peers)
+            assert len(set(targets)) == len(log_hosts) and all(ipaddress.ip_address(t) in mgmt for t in targets)
+    assert len(keys) == len(inventory.instances()), "every host has a log key of its own"

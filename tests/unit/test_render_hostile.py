@@ -77,7 +77,6 @@ KEYS: dict[str, tuple[Any, ...]] = {
     "network.zones.data": ("network", "zones", "data"),
     "network.zones.pci": ("network", "zones", "pci"),
     "network.zones.mgmt": ("network", "zones", "mgmt"),
-    "logging.host": ("logging", "host"),
     "logging.port": ("logging", "port"),
     "tls.hostname": ("tls", "hostname"),
     "tls.ciphers": ("tls", "ciphers"),

@@ -328,3 +328,108 @@ def test_the_rendered_firewall_lets_only_root_reach_the_metadata_service(tmp_pat
     assert outcomes[1].split() == ["0", "udp4", "sent", "udp6", "sent"], out.stdout
     # a dropped SYN is retried, not refused: TCP shows as a timeout; the datagrams' EPERM is the firewall's verdict
     assert outcomes[2].split() == ["65534", "udp4", "EPERM", "udp6", "EPERM", "tcp4", "timeout"], out.stdout
+
+
+FORWARD = "/etc/rsyslog.d/60-ccaas-forward.conf"
+RECEIVER_CONF = "/etc/ccaas/log-receiver.conf"
+RECEIVER_UNIT = "/etc/systemd/system/ccaas-log-receiver.service"
+SEAL_SERVICE = "/etc/systemd/system/ccaas-log-seal.service"
+JOURNAL_INPUT = "/etc/rsyslog.d/50-ccaas-journal.conf"
+LOG_PATH_EDITS = [  # HOST-15: the ways a careless edit opens or loses the log path; each must fail the oracle
+    ("db", JOURNAL_INPUT, "a rate limit that drops bursts", 'Ratelimit.Interval="0"', 'Ratelimit.Interval="600"'),
+    ("db", JOURNAL_INPUT, "no cursor: a restart rereads or skips", 'StateFile="ccaas-imjournal.state" ', ""),
+    ("db", JOURNAL_INPUT, "main queue lost at restart", 'queue.saveOnShutdown="on"', 'queue.saveOnShutdown="off"'),
+    (
+        "db",
+        "/etc/systemd/journald.conf.d/ccaas-baseline.conf",
+        "journald pushes too",
+        "ForwardToSyslog=no",
+        "ForwardToSyslog=yes",
+    ),
+    (
+        "app",
+        FORWARD,
+        "sender trusts the system CA bundle",
+        "/etc/ssl/ccaas/log-ca.crt",
+        "/etc/ssl/certs/ca-certificates.crt",
+    ),
+    (
+        "app",
+        FORWARD,
+        "sender skips the log host's name",
+        'StreamDriverAuthMode="x509/name"',
+        'StreamDriverAuthMode="anon"',
+    ),
+    ("app", FORWARD, "sender falls back to plain TCP", 'StreamDriverMode="1"', 'StreamDriverMode="0"'),
+    ("app", FORWARD, "sender over UDP", 'protocol="tcp"', 'protocol="udp"'),
+    ("app", FORWARD, "sender without a disk queue", 'queue.filename="ccaas_fwd_1" ', ""),
+    ("app", FORWARD, "sender drops the queue at shutdown", 'queue.saveOnShutdown="on"', 'queue.saveOnShutdown="off"'),
+    ("app", FORWARD, "sender gives up retrying", 'action.resumeRetryCount="-1"', 'action.resumeRetryCount="3"'),
+    (
+        "app",
+        FORWARD,
+        "a second, public target",
+        "action(\n",
+        'action(type="omfwd" target="203.0.113.9" port="514")\naction(\n',
+    ),
+    (
+        "app",
+        FORWARD,
+        "sender without its client certificate",
+        '  DefaultNetstreamDriverCertFile="/etc/ssl/ccaas/log.crt"\n',
+        "",
+    ),
+    (
+        "loghost",
+        RECEIVER_CONF,
+        "receiver accepts any sender name",
+        'PermittedPeer=["*.dev.',
+        'PermittedPeer=["*", "*.dev.',
+    ),
+    (
+        "loghost",
+        RECEIVER_CONF,
+        "receiver checks no certificate",
+        'StreamDriver.AuthMode="x509/name"',
+        'StreamDriver.AuthMode="anon"',
+    ),
+    ("loghost", RECEIVER_CONF, "receiver accepts plain TCP", 'StreamDriver.Mode="1"', 'StreamDriver.Mode="0"'),
+    (
+        "loghost",
+        RECEIVER_CONF,
+        "receiver trusts the system CA bundle",
+        '"/etc/ssl/ccaas/log-ca.crt"',
+        '"/etc/ssl/certs/ca-certificates.crt"',
+    ),
+    (
+        "loghost",
+        RECEIVER_CONF,
+        "a second, plain listener",
+        'input(type="imtcp"',
+        'module(load="imudp")\ninput(type="imudp" port="514")\ninput(type="imtcp"',
+    ),
+    ("loghost", RECEIVER_CONF, "the sender's name reaches the path raw", "%hostname:::secpath-replace%", "%hostname%"),
+    ("loghost", RECEIVER_CONF, "store outside the data volume", 'string="/srv/logs/', 'string="/var/log/remote/'),
+    ("loghost", RECEIVER_CONF, "asynchronous writes", 'asyncWriting="off"', 'asyncWriting="on"'),
+    ("loghost", RECEIVER_CONF, "no source address on the line", "from=%fromhost-ip% ", ""),
+    ("loghost", RECEIVER_UNIT, "receiver as root", "User=ccaas-logs\n", "User=root\n"),
+    ("loghost", RECEIVER_UNIT, "receiver keeps its capabilities", "CapabilityBoundingSet=\n", ""),
+    ("loghost", RECEIVER_UNIT, "receiver may write anywhere", "ProtectSystem=strict\n", ""),
+    ("loghost", RECEIVER_UNIT, "receiver may gain privileges", "NoNewPrivileges=yes\n", ""),
+    (
+        "loghost",
+        RECEIVER_UNIT,
+        "receiver reads the key from /etc",
+        "LoadCredential=log.key:/etc/ssl/ccaas/log.key\n",
+        "",
+    ),
+    ("loghost", SEAL_SERVICE, "seal skips the files", "( -type d -o -type f )", "-type d"),
+    ("loghost", SEAL_SERVICE, "seal clears the flag", "/usr/bin/chattr +a", "/usr/bin/chattr -a"),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "case", "old", "new"), LOG_PATH_EDITS, ids=[c for _, _, c, *_ in LOG_PATH_EDITS]
+)
+def test_a_weakened_log_path_is_caught(role: str, path: str, case: str, old: str, new: str, tmp_path: Path) -> None:
+    assert_edit_caught(role, path, case, old, new, tmp_path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hostkeys import identity
+from logpath import log_for
 
 from ccsec.infra import flow_table
 from ccsec.infra import roles as role_model
@@ -33,9 +34,13 @@ def _with_payment_flow(flow: role_model.Flow) -> tuple[role_model.Role, ...]:
 
 
 def _nft(role: str) -> str:
-    data = role in ("db", "recordings")
+    data = role in ("db", "recordings", "loghost")
     secrets = HostSecrets(luks_key="k" * 64) if data else None
-    document = yaml.safe_load(render_user_data(DEV, role, f"dev-{role}-1", identity(), secrets, "/dev/vdb" * data))
+    document = yaml.safe_load(
+        render_user_data(
+            DEV, role, f"dev-{role}-1", identity(), secrets, "/dev/vdb" * data, log=log_for(DEV, role, f"dev-{role}-1")
+        )
+    )
     return next(f for f in document["write_files"] if f["path"] == "/etc/nftables.conf")["content"]
 
 
@@ -81,14 +86,17 @@ def test_one_model_edit_changes_security_groups_and_nftables(monkeypatch, tmp_pa
 
 # The host firewall's egress accepts, written out by hand (an oracle, not read from the model).
 SERVICES_EGRESS = {("services", "udp", 53), ("services", "tcp", 53), ("services", "udp", 123)}
-SERVICES_EGRESS |= {("services", "tcp", 443), ("services", "tcp", 6514)}
+SERVICES_EGRESS |= {("services", "tcp", 443)}
+TO_LOG_HOST = {("mgmt", "tcp", 6514)}  # HOST-15: the log hosts live in the management zone
 EGRESS = {
-    "bastion": SERVICES_EGRESS | {("app", "tcp", 22), ("data", "tcp", 22), ("pci", "tcp", 22)},
-    "app": SERVICES_EGRESS | {("data", "tcp", 5432), ("data", "tcp", 443), ("pci", "tcp", 8443)},
-    "db": SERVICES_EGRESS,
-    "recordings": SERVICES_EGRESS,
-    "payment": SERVICES_EGRESS,
+    "bastion": SERVICES_EGRESS | TO_LOG_HOST | {("app", "tcp", 22), ("data", "tcp", 22), ("pci", "tcp", 22)},
+    "app": SERVICES_EGRESS | TO_LOG_HOST | {("data", "tcp", 5432), ("data", "tcp", 443), ("pci", "tcp", 8443)},
+    "db": SERVICES_EGRESS | TO_LOG_HOST,
+    "recordings": SERVICES_EGRESS | TO_LOG_HOST,
+    "payment": SERVICES_EGRESS | TO_LOG_HOST,
+    "loghost": SERVICES_EGRESS,  # its own stream goes to its receiver over loopback
 }
+EGRESS["bastion"] |= {("mgmt", "tcp", 22)}  # SSH to the log host
 
 
 @pytest.mark.parametrize("role", sorted(EGRESS))
@@ -172,3 +180,18 @@ def test_plan_judges_the_program_by_the_model_flows() -> None:
     )
     assert [v.policy for v in report.findings] == ["secgroup-flows-declared"]
     assert "payment" in report.findings[0].message
+
+
+def test_a_role_whose_hosts_cannot_reach_the_log_host_is_refused() -> None:
+    """HOST-15: a new role (or one dropped from the log host's ingress) would keep its audit trail local only."""
+    extra = role_model.Role("voice", "app", "a new role", egress=role_model.SERVICES_EGRESS)
+    with pytest.raises(role_model.RoleModelError, match="voice: its hosts cannot reach the log host"):
+        role_model.check_model((*role_model.MODEL, extra))
+    without_app = tuple(
+        dataclasses.replace(r, ingress=tuple(f for f in r.ingress if f.peer != "app"))
+        if r.name == role_model.LOG_HOST_ROLE
+        else r
+        for r in role_model.MODEL
+    )
+    with pytest.raises(role_model.RoleModelError, match="app: its hosts cannot reach the log host"):
+        role_model.check_model(without_app)

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from logpath import log_for
 
 from ccsec.infra.stackfile import load_stack_config
 from ccsec.infra.userdata import delivery_bytes, nova_user_data, render_user_data
@@ -29,7 +30,7 @@ sys.stdout.buffer.write(message.get_payload(decode=True))
 
 def test_cloud_init_decompresses_what_nova_and_the_lab_deliver() -> None:
     cfg = load_stack_config("dev", STACKS)
-    text = render_user_data(cfg, "bastion", "dev-bastion-1", identity())
+    text = render_user_data(cfg, "bastion", "dev-bastion-1", identity(), log=log_for(cfg, "bastion", "dev-bastion-1"))
     sent = delivery_bytes(text)
     assert sent[:2] == b"\x1f\x8b", "gzip stream expected"
     assert base64.b64decode(nova_user_data(text)) == sent
@@ -44,5 +45,5 @@ def test_cloud_init_decompresses_what_nova_and_the_lab_deliver() -> None:
 def test_delivery_is_deterministic() -> None:
     """Same rendering, same bytes: a re-run of the program must not replace every host."""
     cfg = load_stack_config("dev", STACKS)
-    text = render_user_data(cfg, "app", "dev-app-1", identity())
+    text = render_user_data(cfg, "app", "dev-app-1", identity(), log=log_for(cfg, "app", "dev-app-1"))
     assert delivery_bytes(text) == delivery_bytes(text)

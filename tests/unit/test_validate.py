@@ -359,8 +359,8 @@ def test_parse_prefixes_the_key_path() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        (("logging", "host"), 'fe80::1%eth0" #', "logging.host: must not carry an IPv6 scope id"),
-        (("logging", "host"), "fe80::1", "logging.host: is an IPv6 address"),
+        (("backup", "s3Endpoint"), 'fe80::1%eth0" #', "backup.s3Endpoint: must not carry an IPv6 scope id"),
+        (("backup", "s3Endpoint"), "fe80::1", "backup.s3Endpoint: is an IPv6 address"),
         (("network", "ntpServers", 0), "10.0.0.1\nallow all", "network.ntpServers[0]: must not contain newlines"),
         (("network", "ntpServers", 0), "fe80::1%eth0\nallow", "network.ntpServers[0]: must not carry an IPv6 scope"),
         (
@@ -411,7 +411,7 @@ def test_stack_config_refuses_with_the_key_path_and_never_the_value(path: tuple,
 def test_a_valid_stack_config_holds_validated_types() -> None:
     cfg = parse_config(dev_values(), (), "dev", now=NOW)
     assert isinstance(cfg.owner, FreeText)
-    assert isinstance(cfg.logging.host, Host) and isinstance(cfg.logging.port, Port)
+    assert isinstance(cfg.backup.s3_endpoint, Host) and isinstance(cfg.logging.port, Port)
     assert all(isinstance(c, Cidr) for c in cfg.network.admin_cidrs)
     assert all(isinstance(a.name, PosixUser) and isinstance(a.ssh_public_key, SshPublicKey) for a in cfg.admins)
     assert isinstance(cfg.backup.swift_auth_url, HttpsUrl) and isinstance(cfg.tls.hostname, HostName)
