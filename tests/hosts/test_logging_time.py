@@ -36,3 +36,9 @@ def test_logs_are_forwarded_over_tls(host) -> None:
     forward = host.file("/etc/rsyslog.d/60-ccaas-forward.conf").content_string
     assert 'StreamDriverMode="1"' in forward and 'StreamDriverAuthMode="x509/name"' in forward
     assert host.package("rsyslog-gnutls").is_installed
+    # rsyslog pulls the journal from its own cursor (a restart resumes there); journald pushes nothing
+    with host.sudo():
+        assert host.file("/var/spool/rsyslog/ccaas-imjournal.state").is_file
+        assert host.run("systemd-analyze cat-config systemd/journald.conf | grep -x ForwardToSyslog=no").rc == 0
+        key = host.file("/etc/ssl/ccaas/log.key")
+        assert (key.user, key.group, key.mode) == ("root", "root", 0o600)

@@ -54,8 +54,8 @@ def store_lines(lab_state: LabState, needle: str, sender: str = "") -> list[str]
     Without a sender: every directory but the log host's own, which holds the sudo record of this grep.
     """
     log_host = _host(lab_state, "loghost")
-    where = f"{STORE}/{sender}" if sender else f"--exclude-dir={log_host.name} {STORE}"
-    out = ssh(lab_state, log_host, f"sudo -n grep -rhF -- {needle} {where} || true")
+    options, where = ("", f"{STORE}/{sender}") if sender else (f"--exclude-dir={log_host.name}", STORE)
+    out = ssh(lab_state, log_host, f"sudo -n grep -rhF {options} -- {needle} {where} || true")
     return [line for line in out.splitlines() if line]
 
 

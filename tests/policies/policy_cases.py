@@ -176,6 +176,12 @@ VIOLATING: list[Case] = [
     ("secgroup-ssh-from-bastion", "db-ssh-from-app", add(rule_on("db", "ingress", 22, peer_role="app")), None),
     ("secgroup-data-pci-egress", "db-egress-anywhere", add(rule_on("db", "egress", 443, cidr="0.0.0.0/0")), None),
     ("secgroup-data-pci-egress", "payment-egress-no-remote", add(rule_on("payment", "egress", 443)), None),
+    (
+        "secgroup-data-pci-egress",
+        "loghost-egress-anywhere",
+        add(rule_on("loghost", "egress", 443, cidr="0.0.0.0/0")),
+        None,
+    ),
     ("pci-zone-app-only", "from-db", add(rule_on("payment", "ingress", 8443, peer_role="db")), None),
     ("pci-zone-app-only", "from-cidr", add(rule_on("payment", "ingress", 8443, cidr="10.0.0.0/8")), None),
     ("pci-zone-app-only", "bastion-ssh-disallowed", same, {"pci-zone-app-only": {"allowBastionSsh": False}}),
