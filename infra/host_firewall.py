@@ -61,7 +61,7 @@ def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | 
 
 
 def _merged(comments: list[str]) -> str:
-    """One comment for flows that share a rule: "syslog over TLS from db" + "... from recordings"."""
+    """One comment for flows that share a rule: "logs ... from db" + "logs ... from recordings"."""
     if len(comments) == 1:
         return comments[0]
     head = comments[0].rsplit(" ", 1)[0]

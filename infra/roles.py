@@ -135,10 +135,10 @@ def _logs_from(role: str) -> Flow:
         role,
         "tcp",
         LOG_PORT,
-        f"syslog over TLS from {role} (client certificate)",
+        f"logs over RELP/TLS from {role} (client certificate)",
         "HOST-15",
         peer_purpose=f"{role} logs to the log host",
-        host_purpose=f"syslog over TLS from {role}",
+        host_purpose=f"logs over RELP/TLS from {role}",
     )
 
 

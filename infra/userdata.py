@@ -349,6 +349,7 @@ REQUIRED_PACKAGES = (
     "chrony",
     "rsyslog",
     "rsyslog-gnutls",
+    "rsyslog-relp",
     "libpam-pwquality",
     "libpam-oath",
     "unattended-upgrades",

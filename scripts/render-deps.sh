@@ -5,7 +5,7 @@
 #   nftables        nft -c -f / nft -j list ruleset (in a private network namespace)
 #   iproute2        ip netns (the private namespace the ruleset is loaded into)
 #   openssh-server  sshd -t / sshd -T (effective settings)    openssh-client  ssh-keygen (throwaway host key)
-#   rsyslog rsyslog-gnutls  rsyslogd -N1 (the TLS forward needs the gtls netstream driver)
+#   rsyslog rsyslog-gnutls rsyslog-relp  rsyslogd -N1 (the forward and the receiver load omrelp/imrelp)
 #   chrony          chronyd -p (prints the parsed configuration)
 #   sudo            visudo -c -f
 #   systemd         systemd-analyze verify (backup agent units)
@@ -16,7 +16,7 @@
 # Package postinst scripts must not start the daemons here: policy-rc.d refuses while installing.
 set -euo pipefail
 
-PACKAGES=(nftables iproute2 openssh-server openssh-client rsyslog rsyslog-gnutls chrony sudo systemd
+PACKAGES=(nftables iproute2 openssh-server openssh-client rsyslog rsyslog-gnutls rsyslog-relp chrony sudo systemd
           cloud-init nginx postgresql-15)
 
 missing=()

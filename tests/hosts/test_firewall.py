@@ -12,7 +12,7 @@ ROLE_PORTS = {
     "db": {5432, 22},
     "recordings": {443, 22},
     "payment": {8443, 22},
-    "loghost": {6514, 22},  # syslog over TLS from every other role (the lab's logging.port)
+    "loghost": {6514, 22},  # logs over RELP/TLS from every other role (the lab's logging.port)
 }
 
 

@@ -52,10 +52,12 @@ def test_the_receiver_listens_with_tls_only(host, facts: dict) -> None:
         listening = host.check_output("ss -Htlpn")
     lines = [line for line in listening.splitlines() if "rsyslogd" in line]
     ports = {line.split()[3].rsplit(":", 1)[1] for line in lines}
-    assert ports == {"6514"}, lines  # the lab and shipped stacks' logging.port
-    # a plain-TCP syslog line (no TLS at all) is not stored
+    assert ports == {"6514"}, lines  # the lab and shipped stacks' logging.port (RELP over TLS)
+    # the right protocol without TLS (a RELP session in the clear), then a plain syslog line: neither is stored
     marker = f"plaintext-{uuid.uuid4().hex}"
-    host.run(f"bash -c 'printf \"<13>Dec  4 00:00:00 intruder test: {marker}\\n\" > /dev/tcp/127.0.0.1/6514'")
+    offer, message = "relp_version=0\\ncommands=syslog", f"<13>Dec  4 00:00:00 intruder test: {marker}"
+    frames = f"1 open {len(offer) - 1} {offer}\\n2 syslog {len(message)} {message}\\n{message}\\n"
+    host.run(f"bash -c 'printf \"{frames}\" > /dev/tcp/127.0.0.1/6514'")
     time.sleep(3)
     own = host.check_output("hostname")  # its own directory also holds the sudo record of this very grep
     with host.sudo():

@@ -34,8 +34,8 @@ def test_journal_is_persistent(host) -> None:
 def test_logs_are_forwarded_over_tls(host) -> None:
     assert host.service("rsyslog").is_running
     forward = host.file("/etc/rsyslog.d/60-ccaas-forward.conf").content_string
-    assert 'StreamDriverMode="1"' in forward and 'StreamDriverAuthMode="x509/name"' in forward
-    assert host.package("rsyslog-gnutls").is_installed
+    assert 'type="omrelp"' in forward and 'tls="on"' in forward and 'tls.authMode="name"' in forward
+    assert host.package("rsyslog-relp").is_installed and host.package("rsyslog-gnutls").is_installed
     # rsyslog pulls the journal from its own cursor (a restart resumes there); journald pushes nothing
     with host.sudo():
         assert host.file("/var/spool/rsyslog/ccaas-imjournal.state").is_file

@@ -366,6 +366,7 @@ def check_chrony(text: str, host: Host) -> None:
 
 LOG_DOMAIN = "logs.ccaas.internal"  # the names in log certificates, written out here (not imported)
 LOG_FILES = ("/etc/ssl/ccaas/log-ca.crt", "/etc/ssl/ccaas/log.crt", "/etc/ssl/ccaas/log.key")
+RECEIVER_KEY = "/run/credentials/ccaas-log-receiver.service/log.key"  # LoadCredential=: readable by the unit only
 
 
 def _log_targets(host: Host) -> list[tuple[str, str]]:
@@ -376,28 +377,20 @@ def _log_targets(host: Host) -> list[tuple[str, str]]:
 
 
 def check_rsyslog(text: str, host: Host) -> None:
-    """HOST-15 sender: one TLS action per log host, both ends authenticated by the stack's log CA."""
+    """HOST-15 sender: one RELP-over-TLS action per log host, both ends authenticated by the stack's log CA."""
     cfg = host.cfg
     targets = _log_targets(host)
     assert targets, "a sender without log hosts"
     model = rp.parse_rsyslog(text, host.work)
-    _eq("rsyslog config statements", model.statements, ["obj global", "script"])
-    action = 'ACTION {} [builtin:omfwd:action(type="builtin:omfwd" ...)]'
+    _eq("rsyslog config statements", model.statements, ["obj module", "script"])
+    action = 'ACTION {} [omrelp:action(type="omrelp" ...)]'
     _eq("rsyslog default ruleset", model.ruleset, [action.format(i) for i in range(len(targets))])
     _eq("rsyslog action count", model.action_count, len(targets))
     expected = {
-        "glbl": [
-            {
-                "workdirectory": "/var/spool/rsyslog",
-                "defaultnetstreamdrivercafile": LOG_FILES[0],  # the stack's log CA only, not the system bundle
-                "defaultnetstreamdrivercertfile": LOG_FILES[1],  # this host's client certificate
-                "defaultnetstreamdriverkeyfile": LOG_FILES[2],
-                "defaultnetstreamdriver": "gtls",
-            }
-        ],
+        "omrelp.c": [{"tls.tlslib": "gnutls"}],
         "action": [
             {
-                "type": "omfwd",
+                "type": "omrelp",
                 "action.resumeretrycount": "-1",
                 "action.reportsuspensioncontinuation": "0",
                 "action.resumeintervalmax": "600",
@@ -405,18 +398,8 @@ def check_rsyslog(text: str, host: Host) -> None:
             }
         ]
         * len(targets),
-        "omfwd": [
-            {
-                "target": address,
-                "port": str(cfg.logging.port),
-                "protocol": "tcp",
-                "streamdriver": "gtls",
-                "streamdrivermode": "1",  # TLS only
-                "streamdriverauthmode": "x509/name",  # the log host's certificate must name it
-                "streamdriverpermittedpeers": name,
-            }
-            for address, name in targets
-        ],
+        # librelp's own record of the names it will accept from each log host
+        "omrelp peers": [{"peer": name} for _, name in targets],
         "queue": [
             {
                 "queue.filename": f"ccaas_fwd_{index}",  # one disk queue per log host
@@ -428,6 +411,28 @@ def check_rsyslog(text: str, host: Host) -> None:
         ],
     }
     _eq("rsyslog parameters (rsyslogd -d -N1)", model.params, expected)
+    # omrelp keeps its own parameters out of the debug trace: read them as written, after -N1 accepted them
+    _eq(
+        "omrelp actions",
+        [
+            {k: v for k, v in a.items() if not k.startswith(("queue.", "action."))}
+            for a in rp.rainerscript_actions(text)
+        ],
+        [
+            {
+                "type": "omrelp",
+                "target": address,
+                "port": str(cfg.logging.port),
+                "tls": "on",
+                "tls.authmode": "name",  # the log host's certificate must name it
+                "tls.permittedpeer": [name],
+                "tls.cacert": LOG_FILES[0],  # the stack's log CA only
+                "tls.mycert": LOG_FILES[1],  # this host's client certificate
+                "tls.myprivkey": LOG_FILES[2],
+            }
+            for address, name in targets
+        ],
+    )
 
 
 def check_rsyslog_journal(text: str, host: Host) -> None:
@@ -460,11 +465,8 @@ def check_journald(text: str, host: Host) -> None:
     _eq("journald.conf.d", settings, ["Storage=persistent", "Compress=yes", "ForwardToSyslog=no", "SystemMaxUse=1G"])
 
 
-RECEIVER_KEY = "/run/credentials/ccaas-log-receiver.service/log.key"  # LoadCredential=: readable by the unit only
-
-
 def check_log_receiver(text: str, host: Host) -> None:
-    """HOST-15 receiver: TLS only, client certificates of this stack's names, one file per host and day."""
+    """HOST-15 receiver: RELP over TLS only, client certificates of this stack's names, one file per host and day."""
     cfg = host.cfg
     model = rp.parse_rsyslog(text, host.work)
     _eq(
@@ -475,33 +477,26 @@ def check_log_receiver(text: str, host: Host) -> None:
     _eq("receiver actions", model.action_count, 1)
     params = model.params
     _eq(
-        "receiver global",
-        params["glbl"],
-        [
-            {
-                "workdirectory": "/var/lib/ccaas-log-receiver",
-                "defaultnetstreamdrivercafile": LOG_FILES[0],
-                "defaultnetstreamdrivercertfile": LOG_FILES[1],
-                "defaultnetstreamdriverkeyfile": RECEIVER_KEY,
-                "defaultnetstreamdriver": "gtls",
-                "maxmessagesize": "65536",
-            }
-        ],
+        "receiver global", params["glbl"], [{"workdirectory": "/var/lib/ccaas-log-receiver", "maxmessagesize": "65536"}]
     )
-    module, listener = params["imtcp.c"]
+    _eq("receiver inputs", params["rsconf.c"], [{"type": "imrelp"}])  # one listener, RELP
+    module, listener = params["imrelp.c"]
+    _eq("imrelp module", module, {"tls.tlslib": "gnutls"})
     _eq(
-        "imtcp module (TLS only, client certificate checked by name)",
-        {k: v for k, v in module.items() if k != "permittedpeer"},
+        "imrelp listener (TLS only, client certificate checked by name)",
+        listener,
         {
-            "maxsessions": "1000",
-            "streamdriver.mode": "1",
-            "streamdriver.authmode": "x509/name",
-            "streamdriver.name": "gtls",
+            "port": str(cfg.logging.port),
+            "ruleset": "ccaas_remote",
+            "maxdatasize": "65536",
+            "tls": "1",
+            "tls.permittedpeer": f"ARRAY:*.{cfg.stack}.{LOG_DOMAIN}",
+            "tls.authmode": "name",
+            "tls.cacert": LOG_FILES[0],
+            "tls.mycert": LOG_FILES[1],
+            "tls.myprivkey": RECEIVER_KEY,
         },
     )
-    _eq("imtcp listener", listener, {"port": str(cfg.logging.port), "ruleset": "ccaas_remote"})
-    peers = re.findall(r"(?i)permittedpeer\s*=\s*\[([^\]]*)\]", text)
-    _eq("permitted senders", peers, [f'"*.{cfg.stack}.{LOG_DOMAIN}"'])
     omfile = params["omfile"][0]
     _eq(
         "store action", (omfile["dynafile"], omfile["asyncwriting"], omfile["createdirs"]), ("ccaas_log_file", "0", "1")

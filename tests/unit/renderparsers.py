@@ -348,6 +348,18 @@ def _rsyslog_standins(text: str, work: Path) -> dict[str, str]:
     return standins
 
 
+def rainerscript_actions(text: str) -> list[dict[str, str | list[str]]]:
+    """Each ``action(...)`` block's parameters as written (lower-cased names): for omrelp, whose own parser
+    leaves no parameter trace in ``rsyslogd -d``. ``rsyslogd -N1`` has accepted the same text first."""
+    actions = []
+    for body in re.findall(r"(?s)\baction\((.*?)\)\s*(?:\n|$)", text):
+        params: dict[str, str | list[str]] = {}
+        for name, scalar, array in re.findall(r'([A-Za-z.]+)\s*=\s*(?:"([^"]*)"|\[([^\]]*)\])', body):
+            params[name.lower()] = re.findall(r'"([^"]*)"', array) if array else scalar
+        actions.append(params)
+    return actions
+
+
 def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
     """``rsyslogd -N1`` validates; its debug trace of the same run gives the objects, ruleset and parameters."""
     standins = _rsyslog_standins(text, work)
@@ -363,6 +375,7 @@ def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
     params: dict[str, list[dict[str, str]]] = {}
     count = -1
     block: dict[str, str] | None = None
+    last_key = ""
     in_ruleset = False
     for raw in out.splitlines():
         match = _DBG.match(raw)
@@ -370,6 +383,16 @@ def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
             continue
         line = match.group(1)
         param = _PARAM.match(line)
+        element = re.match(r"^rainerscript\.c:\s+string '(.*)'$", line)
+        if block is not None and last_key and element:  # an array parameter's elements follow "ARRAY:"
+            block[last_key] = f"{block[last_key]}{'' if block[last_key].endswith(':') else ','}{element.group(1)}"
+            continue
+        if block is not None and line.strip() == "rainerscript.c:":
+            continue
+        relp_peer = re.match(r"^omrelp\.c: librelp: CLT permitted peer added: '(.*)'$", line)
+        if relp_peer:  # omrelp parses its action itself: librelp reports the peers it was given
+            params.setdefault("omrelp peers", []).append({"peer": relp_peer.group(1)})
+            continue
         if block is not None and param and param.group(1) != "nvlstGetParam":
             name, value = param.groups()
             if value != "(unset)":
@@ -377,6 +400,7 @@ def parse_rsyslog(text: str, work: Path) -> RsyslogConfig:
                 for prefix, local in standins.items():
                     value = value.replace(local, prefix)
                 block[name.lower()] = value
+                last_key = name.lower()
             continue
         block = None
         name = _block_name(line)

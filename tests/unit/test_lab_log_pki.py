@@ -74,3 +74,32 @@ def test_each_lab_host_gets_its_own_certificate_and_the_lab_log_host_as_target(
         assert path.ca_cert == ca.cert_pem
         purpose = "sslserver" if role == "loghost" else "sslclient"
         assert verify(tmp_path, ca, log_pki.Issued(path.cert, path.key), purpose).returncode == 0
+
+
+def test_a_taken_log_port_is_refused_before_any_vm_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two labs with a log host (or anything on 127.0.0.1:6514): one clear error, QEMU never started."""
+    import socket
+
+    from ccsec.lab import vm
+    from ccsec.lab.state import HostState
+
+    started: list[object] = []
+    monkeypatch.setattr(vm, "start", lambda spec: started.append(spec) or 1)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert not vm.port_is_free(port)
+        spec = vm.VmSpec(
+            "lab-loghost-1", tmp_path, tmp_path / "b", tmp_path / "k", tmp_path / "i", tmp_path / "s", 1024, 0, None,
+            "tcg", log_port=port,
+        )  # fmt: skip
+        host = HostState(
+            "lab-loghost-1", "loghost", "127.0.0.1", 0, "ccadmin", "id", str(tmp_path / "kh"), None, 0,
+            str(tmp_path), "console", 1024, "ssh-ed25519 AAAA",
+        )  # fmt: skip
+        with pytest.raises(api.LabError, match=rf"127\.0\.0\.1:{port} \(logging\.port\) is in use"):
+            api._start(host, spec)
+    assert started == []
+    assert vm.port_is_free(port)
+    assert f"hostfwd=tcp:127.0.0.1:{port}-:{port}" in " ".join(vm.qemu_argv(spec))

@@ -286,7 +286,7 @@ def test_every_host_forwards_to_every_log_host_with_its_own_certificate(inventor
         keys.add(files["/etc/ssl/ccaas/log.key"])
         forward = files["/etc/rsyslog.d/60-ccaas-forward.conf"]
         targets = re.findall(r'target="([^"]+)"', forward)
-        peers = re.findall(r'StreamDriverPermittedPeers="([^"]+)"', forward)
+        peers = re.findall(r'tls.permittedPeer=\["([^"]+)"\]', forward)
         if role == "loghost":
             assert (targets, peers) == (["127.0.0.1"], [f"{name}.{cfg.stack}.logs.ccaas.internal"])
         else:
