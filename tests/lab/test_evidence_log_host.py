@@ -4,6 +4,7 @@ PCI DSS 10.2-10.5: a privileged action on an app host is on the log host within 
 user; only certificates of the stack's log CA that name a host of the stack are admitted; a receiver that
 stops and comes back loses nothing (RELP resends what was in flight, the senders' queues hold the rest).
 Not tested here, measured once and in the README: an rsyslog restart on the sender during the outage.
+Runs before test_lab_e2e.py (module order), whose last test takes the lab down.
 """
 
 from __future__ import annotations
