@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ccsec.errors import CcsecError
 from ccsec.infra.config import ROLES
+from ccsec.infra.userdata import LAB_GATEWAY  # the lab machine as a guest (the bastion) sees it
 from ccsec.infra.validate import (
     Host,
     HostLabel,
@@ -32,7 +33,6 @@ from ccsec.infra.validate import (
 )
 
 KEY_TYPES = HostPublicKey.TYPES
-LAB_GATEWAY = "10.0.2.2"  # QEMU user network: the lab host as seen from a guest (the bastion)
 MAX_OUTPUTS_BYTES = 16 << 20  # `pulumi stack output --json` of a large stack is well below this
 
 

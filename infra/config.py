@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ccsec.errors import CcsecError
 from ccsec.infra import roles as role_model
@@ -310,6 +311,7 @@ def parse_config(
     tls = _parse_tls(reader, top, environment, secrets)
     backup = _parse_backup(reader, top, now or datetime.now(UTC))
     logging = _parse_logging(reader, top)
+    _check_services_reach(reader, network, backup)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -420,6 +422,35 @@ def _parse_network(reader: _Reader, top: Mapping[str, Any]) -> NetworkSpec:
         tuple(_typed(validate.IPAddress, d) for d in dns),
         tuple(_typed(validate.Host, n) for n in ntp),
     )
+
+
+def _check_services_reach(reader: _Reader, network: NetworkSpec, backup: BackupSpec) -> None:
+    """Every service a host must reach by address lies inside network.servicesCidr.
+
+    Both walls (security groups and the hosts' output chain) allow DNS, NTP, Keystone and Swift only
+    there, so a resolver or time server outside it would be dropped on every host, silently. A name
+    (an NTP server, Keystone's host) is resolved on the host and cannot be checked here.
+    """
+    def reported(path: str) -> bool:  # a value its own validator refused: one error per value is enough
+        return any(p.startswith(path) for p in reader.problems)
+
+    if reported("network.servicesCidr"):
+        return
+    services = ipaddress.ip_network(network.services_cidr)
+    fix = f"must lie inside network.servicesCidr ({services}), the only place hosts may reach services"
+    listed = [(f"network.dnsNameservers[{i}]", a) for i, a in enumerate(network.dns_nameservers)]
+    listed += [(f"network.ntpServers[{i}]", a) for i, a in enumerate(network.ntp_servers)]
+    listed += [("backup.swiftAuthUrl", urlsplit(backup.swift_auth_url).hostname or "")]
+    listed += [("backup.s3Endpoint", backup.s3_endpoint)]
+    for path, value in listed:
+        if reported(path):
+            continue
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            continue  # a host name
+        if address not in services:
+            reader.fail(path, f"{value} {fix}: move the service there or set servicesCidr to cover it")
 
 
 def _pairs(items: Iterable[tuple[str, ipaddress.IPv4Network]]):

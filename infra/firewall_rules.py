@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ccsec.infra import roles as model
 from ccsec.infra.config import StackConfig
@@ -42,8 +43,15 @@ def flow_port(flow: model.Flow, cfg: StackConfig) -> int:
     """The flow's port number in this stack (a port such as the log host's comes from config)."""
     if flow.port == model.LOG_PORT:
         return cfg.logging.port
+    if flow.port == model.KEYSTONE_PORT:
+        return url_port(cfg.backup.swift_auth_url)
     assert isinstance(flow.port, int)
     return flow.port
+
+
+def url_port(url: str) -> int:
+    """The TCP port an https URL connects to (443 when it names none)."""
+    return urlsplit(url).port or 443
 
 
 def flow_applies(flow: model.Flow, cfg: StackConfig) -> bool:
@@ -87,7 +95,21 @@ def firewall_rules(cfg: StackConfig, roles: Iterable[model.Role] | None = None) 
     rules = [
         rule for link in model.links(catalogue) if flow_applies(link.flow, cfg) for rule in _rules_for(link, cfg, names)
     ]
-    return [r for r in rules if r.role in active and (r.remote_role is None or r.remote_role in active)]
+    kept = [r for r in rules if r.role in active and (r.remote_role is None or r.remote_role in active)]
+    return _distinct(kept)
+
+
+def _distinct(rules: list[Rule]) -> list[Rule]:
+    """One rule per (group, direction, protocol, port, remote): Neutron refuses a duplicate rule (409), and
+    a port from config can land on a fixed one (Keystone on 443 beside Swift's 443)."""
+    seen: set[tuple] = set()
+    out = []
+    for r in rules:
+        key = (r.role, r.direction, r.protocol, r.port, r.remote_cidr, r.remote_role)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def allowed_flows(cfg: StackConfig, roles: Iterable[model.Role] | None = None) -> list[dict[str, Any]]:

@@ -22,6 +22,9 @@ _PEERS = {
 }
 
 
+_CONFIG_PORTS = {model.LOG_PORT: "`logging.port`", model.KEYSTONE_PORT: "port of `backup.swiftAuthUrl`"}
+
+
 def _name(peers: list[str], host_roles: tuple[str, ...]) -> str:
     if len(peers) > 1 and tuple(peers) == host_roles:
         return "every host"
@@ -29,7 +32,7 @@ def _name(peers: list[str], host_roles: tuple[str, ...]) -> str:
 
 
 def _port(flow: model.Flow) -> str:
-    port = "`logging.port`" if flow.port == model.LOG_PORT else str(flow.port)
+    port = _CONFIG_PORTS.get(flow.port, str(flow.port))
     return f"{flow.protocol} {port}"
 
 

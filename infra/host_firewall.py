@@ -7,7 +7,9 @@ zone's CIDR (the whole zone: e.g. both data-zone roles may reach db's 5432).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ccsec.infra import roles as model
@@ -27,7 +29,32 @@ def _endpoint(peer: str, cfg: StackConfig, catalogue: list[model.Role]) -> tuple
     return peer, peer_cidrs(peer, cfg)
 
 
-def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExtraEgress:
+    """An output accept outside the role model: only the lab adds one (its bastion's path to the other VMs'
+    SSH forwards, which stands in for tcp 22 to their zones). Checked here: it lands in nftables.conf."""
+
+    address: str
+    protocol: str
+    ports: tuple[int, ...]
+    comment: str
+
+    def __post_init__(self) -> None:
+        ipaddress.IPv4Address(self.address)  # ValueError on anything but a plain IPv4 address
+        if self.protocol not in ("tcp", "udp"):
+            raise ValueError(f"extra egress: protocol {self.protocol!r} is not tcp or udp")
+        if not self.ports or any(type(p) is not int or not 0 < p < 65536 for p in self.ports):
+            raise ValueError(f"extra egress: ports {self.ports!r} must be 1-65535")
+        if not self.comment.isprintable() or '"' in self.comment or "\\" in self.comment:
+            raise ValueError(f"extra egress: comment {self.comment!r} must be printable, without quotes")
+
+
+def firewall_context(
+    cfg: StackConfig,
+    role: str,
+    roles: Iterable[model.Role] | None = None,
+    extra_egress: Iterable[ExtraEgress] = (),
+) -> dict[str, Any]:
     """Template values: input sets and accept rules, and the output chain's egress accepts."""
     catalogue = list(model.MODEL if roles is None else roles)
     applicable = [link for link in model.links(catalogue) if flow_applies(link.flow, cfg)]
@@ -53,6 +80,9 @@ def firewall_context(cfg: StackConfig, role: str, roles: Iterable[model.Role] | 
         comment = link.flow.peer_purpose if link.inbound else link.flow.comment
         daddr = cidrs[0] if len(cidrs) == 1 else "{ " + ", ".join(cidrs) + " }"
         outbound.append({"daddr": daddr, "protocol": link.flow.protocol, "port": port, "comment": comment})
+    for extra in extra_egress:
+        ports = str(extra.ports[0]) if len(extra.ports) == 1 else "{ " + ", ".join(map(str, extra.ports)) + " }"
+        outbound.append({"daddr": extra.address, "protocol": extra.protocol, "port": ports, "comment": extra.comment})
     rules = [
         {"set": name, "protocol": protocol, "port": port, "comment": _merged(comments)}
         for (name, protocol, port), comments in inbound.items()

@@ -24,6 +24,8 @@ ANYWHERE = "anywhere"  # 0.0.0.0/0
 SERVICES = "services"  # network.servicesCidr: DNS, NTP, mirror, Keystone, Swift
 NON_ROLE_PEERS = (ADMINS, ANYWHERE, SERVICES)
 LOG_PORT = "logging.port"  # a port taken from the stack (the log hosts' TLS syslog port)
+KEYSTONE_PORT = "backup.swiftAuthUrl"  # a port taken from the stack: Keystone's, in the backup agents' auth URL
+CONFIG_PORTS = (LOG_PORT, KEYSTONE_PORT)
 LOG_HOST_ROLE = "loghost"  # receives every other host's syslog stream (HOST-15)
 HTTP_REDIRECT = "tls.httpRedirect"  # a flow that exists only when the stack turns the redirect on
 ZONES = ("edge", "app", "data", "pci", "mgmt")
@@ -124,7 +126,13 @@ SERVICES_EGRESS = (
     Flow(SERVICES, "udp", 53, "DNS to internal resolvers", "NET-05"),
     Flow(SERVICES, "tcp", 53, "DNS over TCP to internal resolvers", "NET-05"),
     Flow(SERVICES, "udp", 123, "NTP to internal time servers", "HOST-14"),
-    Flow(SERVICES, "tcp", 443, "package mirror, Keystone and Swift", "NET-05"),
+    Flow(SERVICES, "tcp", 443, "package mirror and Swift (object store, S3 API)", "NET-05"),
+)
+# The backup agents' token comes from Keystone, which listens on its own port (5000 by default): without
+# this flow a stack whose Keystone is not on 443 would drop every backup at both walls.
+BACKUP_EGRESS = (
+    *SERVICES_EGRESS,
+    Flow(SERVICES, "tcp", KEYSTONE_PORT, "Keystone, for the backup agents' tokens", "BKP-01"),
 )
 # Roles whose hosts forward their syslog stream to the log hosts (the log host keeps its own locally).
 LOG_SENDERS = ("bastion", "app", "db", "recordings", "payment")
@@ -194,7 +202,7 @@ MODEL: tuple[Role, ...] = (
             # path between the databases. It comes back with replication (TLS, scram-sha-256).
             _ssh_from_bastion("db"),
         ),
-        egress=SERVICES_EGRESS,
+        egress=BACKUP_EGRESS,
         required=True,
         stateful=True,
         data_volume=DataVolume(
@@ -224,7 +232,7 @@ MODEL: tuple[Role, ...] = (
             ),
             _ssh_from_bastion("recordings"),
         ),
-        egress=SERVICES_EGRESS,
+        egress=BACKUP_EGRESS,
         required=True,
         stateful=True,
         data_volume=DataVolume("recordings", "/srv/recordings", "call recordings"),
@@ -291,10 +299,12 @@ def check_model(model: Iterable[Role]) -> None:
             elif f.peer != SERVICES:
                 problems.append(f"{r.name}.egress: unknown destination {f.peer!r}")
         for f in (*r.ingress, *r.egress):
-            if f.protocol not in ("tcp", "udp") or not (f.port == LOG_PORT or isinstance(f.port, int)):
+            if f.protocol not in ("tcp", "udp") or not (f.port in CONFIG_PORTS or isinstance(f.port, int)):
                 problems.append(f"{r.name}: {f.protocol}/{f.port} is not a tcp/udp port")
         if not r.hosts and r.egress:
             problems.append(f"{r.name}: a role without hosts has no egress of its own")
+        if r.backup_engines and not any(f.port == KEYSTONE_PORT and f.peer == SERVICES for f in r.egress):
+            problems.append(f"{r.name}: its backup agent cannot reach Keystone (add the backup.swiftAuthUrl egress)")
     # HOST-15: a role whose hosts do not reach the log host would leave no audit trail off the host.
     log_hosts = [r for r in roles if r.name == LOG_HOST_ROLE]
     senders = {f.peer for r in log_hosts for f in r.ingress if f.port == LOG_PORT}

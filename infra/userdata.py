@@ -24,7 +24,7 @@ from ccsec.infra import roles as role_model
 from ccsec.infra import validate
 from ccsec.infra.backup_agent import BackupAgentError, BackupTarget, agent_context
 from ccsec.infra.config import ROLES, Admin, StackConfig
-from ccsec.infra.host_firewall import firewall_context
+from ccsec.infra.host_firewall import ExtraEgress, firewall_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -163,6 +163,7 @@ def build_context(
     data_device: str = "",
     backup_target: BackupTarget | None = None,
     log: LogPath | None = None,
+    extra_egress: tuple[ExtraEgress, ...] = (),
 ) -> dict[str, Any]:
     """Everything the templates may use, validated. Adding a template value means adding it here.
 
@@ -243,7 +244,7 @@ def build_context(
         "privileged_commands": list(PRIVILEGED_COMMANDS),
         "required_packages": sorted(set(REQUIRED_PACKAGES) | set(spec.packages)),
         "masked_services": sorted(unit for other in role_model.MODEL if other.name != role for unit in other.services),
-        **firewall_context(cfg, role),
+        **firewall_context(cfg, role, extra_egress=extra_egress),
     }
 
 
@@ -422,9 +423,10 @@ def render_user_data(
     data_device: str = "",
     backup_target: BackupTarget | None = None,
     log: LogPath | None = None,
+    extra_egress: tuple[ExtraEgress, ...] = (),
 ) -> str:
     """Render and self-check one host's cloud-config (valid YAML, marker first, a mapping)."""
-    context = build_context(cfg, role, hostname, identity, secrets, data_device, backup_target, log)
+    context = build_context(cfg, role, hostname, identity, secrets, data_device, backup_target, log, extra_egress)
     context["files"] = render_host_files(context)
     text = _env().get_template("user-data.yaml.j2").render(**context)
     parsed = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
@@ -472,8 +474,13 @@ def render_lab_user_data(
     backup_target: BackupTarget | None = None,
     totp_person: LabTotpPerson | None = None,
     log: LogPath | None = None,
+    jump_ports: tuple[int, ...] = (),
 ) -> str:
     """User-data for a lab VM: the stack's own rendering, with the lab's generated admin key.
+
+    ``jump_ports``: on the bastion, the other VMs' SSH forwards on the lab machine (10.0.2.2). In a
+    stack the bastion reaches tcp 22 in the zones; in the lab each VM sits behind its own forward,
+    so the bastion's output chain gets exactly those ports there, and nothing else differs.
 
     ``log``: the lab's log CA, this VM's certificate, and the lab's log host as the VM reaches it.
 
@@ -494,12 +501,19 @@ def render_lab_user_data(
         admins.append(Admin(totp_person.name, totp_person.public_key.strip(), totp=True))
         totp[totp_person.name] = totp_person.seed_hex
     cfg = replace(cfg, admins=tuple(admins))
+    if backup_env and "ST_AUTH" in backup_env:  # the lab Swift's auth URL: its port is the backup roles' egress
+        cfg = replace(cfg, backup=replace(cfg.backup, swift_auth_url=backup_env["ST_AUTH"]))
+    extra = (ExtraEgress(LAB_GATEWAY, "tcp", jump_ports, LAB_JUMP_COMMENT),) if jump_ports else ()
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)
     spec = role_model.role(role)
     luks_key = lab_luks_key() if spec.data_volume is not None else ""
     secrets = HostSecrets(luks_key=luks_key, backup_env=dict(backup_env or {}), totp=totp)
     device = LAB_DATA_DEVICE if spec.data_volume is not None else ""
-    return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target, log)
+    return render_user_data(cfg, role, hostname, identity, secrets, device, backup_target, log, extra)
+
+
+LAB_GATEWAY = "10.0.2.2"  # QEMU user networking: the lab machine, as every VM sees it
+LAB_JUMP_COMMENT = "lab: SSH to the other VMs' forwards"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
 from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES, LOG_HOST_ROLE, MODEL
+from ccsec.infra.userdata import LAB_GATEWAY
 from ccsec.infra.validate import PosixUser, SafePath
 from ccsec.lab import backup_target, image, log_pki, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
@@ -45,8 +46,9 @@ TOTP_PERSON_SEED = "person.totp"
 # HOST-15: the lab's log CA (key kept so tests can mint the certificates an attacker would try)
 LOG_CA_CERT = "log-ca.crt"
 LOG_CA_KEY = "log-ca.key"
-LOG_ADDRESS = "10.0.2.2"  # every VM's path to the lab machine, where the log host's receiver is forwarded
+LOG_ADDRESS = LAB_GATEWAY  # every VM's path to the lab machine, where the log host's receiver is forwarded
 SSH_HOST = "127.0.0.1"
+JUMP_ROLE = "bastion"  # the lab reaches every other VM through it (sshtargets.targets_from_lab)
 # Roles the load balancer sends HTTPS to: their VM gets a second NIC in the edge zone, as behind Octavia.
 HTTPS_ROLES = tuple(r.name for r in MODEL if any(f.peer == "lb" for f in r.ingress))
 MEMORY_MB = {"db": 1536}
@@ -332,15 +334,15 @@ def up(
     try:
         backup = _backup_target(lab, pairs, stack, swift, say)
         log_paths = _log_paths(work_dir(), stack, pairs)
-        specs = []
-        for role, name in pairs:
+        # The bastion boots last: its output chain lists the other VMs' SSH forwards, known once they run.
+        for role, name in sorted(pairs, key=lambda pair: pair[0] == JUMP_ROLE):
             render_role = functools.partial(render, log=log_paths[name])
             if backup is not None and role in BACKUP_ROLES:
                 render_role = functools.partial(render_role, backup_env=backup.guest_env, backup_target=backup.target)
+            if role == JUMP_ROLE:
+                render_role = functools.partial(render_role, jump_ports=tuple(h.ssh_port for h in lab.hosts))
             host, spec = _prepare_host(role, name, stack, admin_user, base, accel, render_role)
             lab.hosts.append(host)
-            specs.append(spec)
-        for host, spec in zip(lab.hosts, specs, strict=True):
             _start(host, spec)
             host.running = True
             state.save(lab)
@@ -349,6 +351,8 @@ def up(
                 + (f", https 127.0.0.1:{host.https_port}" if host.https_port else "")
                 + f", {host.memory_mb} MiB"
             )
+        lab.hosts.sort(key=lambda h: [name for _, name in pairs].index(h.name))
+        state.save(lab)
         deadline = time.monotonic() + timeout
         watchers = [ConsoleWatcher(h, say) for h in lab.hosts]
 

@@ -1,4 +1,4 @@
-"""HOST-04: nftables default-deny inbound with only the role's flows, logged drops."""
+"""HOST-04: nftables default-deny inbound and outbound with only the role's flows, logged drops."""
 
 from __future__ import annotations
 
@@ -47,6 +47,60 @@ def accepted_ports(items: list[dict]) -> set[int]:
 @pytest.mark.control("HOST-04")
 def test_input_policy_is_drop(host) -> None:
     assert input_chain(ruleset(host))["policy"] == "drop"
+
+
+def _hook_chains(items: list[dict], hook: str) -> list[dict]:
+    return [i["chain"] for i in items if "chain" in i and i["chain"].get("hook") == hook]
+
+
+def _matches(exprs: list[dict]) -> dict[str, frozenset[str]]:
+    """A rule's matches as 'tcp dport' / 'meta oif' / 'ct state' -> values ('!=' matches keep a '!' key)."""
+    out = {}
+    for e in exprs:
+        if "match" not in e:
+            continue
+        left, right, op = e["match"]["left"], e["match"]["right"], e["match"]["op"]
+        if "payload" in left:
+            key = f"{left['payload'].get('protocol')} {left['payload'].get('field')}"
+        else:
+            kind = next(iter(left))
+            key = f"{kind} {left[kind].get('key')}" if isinstance(left[kind], dict) else str(left)
+        values = right["set"] if isinstance(right, dict) and "set" in right else right
+        values = values if isinstance(values, list) else [values]
+        out[("!" if op == "!=" else "") + key] = frozenset(str(v) for v in values)
+    return out
+
+
+ND_TYPES = {"nd-router-solicit", "nd-neighbor-solicit", "nd-neighbor-advert"}
+
+
+def _is_reply_or_local(exprs: list[dict]) -> bool:
+    """Loopback, replies to accepted connections, DHCP requests, IPv6 neighbour discovery: no new channel out."""
+    m = _matches(exprs)
+    return (
+        m == {"meta oif": {"lo"}}
+        or (set(m) == {"ct state"} and m["ct state"] <= {"established", "related"})
+        or m == {"udp sport": {"68"}, "udp dport": {"67"}}
+        or (set(m) == {"icmpv6 type"} and m["icmpv6 type"] <= ND_TYPES)
+    )
+
+
+@pytest.mark.control("HOST-04")
+def test_the_output_chain_denies_what_no_rule_names(host) -> None:
+    """Egress default-deny, as loaded: one output hook, policy drop, a logged drop last, and every accept
+    names a destination address and a port (a runtime 'nft add rule ... output accept' fails this)."""
+    items = ruleset(host)
+    (chain,) = _hook_chains(items, "output")
+    assert chain["policy"] == "drop"
+    rules = [i["rule"] for i in items if "rule" in i and i["rule"].get("chain") == "output"]
+    last = json.dumps(rules[-1]["expr"])
+    assert '"drop"' in last and "ccaas-egress-drop" in json.dumps(rules[-2]["expr"]) + last
+    for rule in rules:
+        exprs = rule["expr"]
+        if not any("accept" in e for e in exprs) or _is_reply_or_local(exprs):
+            continue
+        keys = {key.split()[-1] for key in _matches(exprs)}
+        assert {"daddr", "dport"} <= keys, f"an output accept without destination and port: {exprs}"
 
 
 @pytest.mark.control("HOST-04")

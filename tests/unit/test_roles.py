@@ -88,29 +88,32 @@ def test_one_model_edit_changes_security_groups_and_nftables(monkeypatch, tmp_pa
 SERVICES_EGRESS = {("services", "udp", 53), ("services", "tcp", 53), ("services", "udp", 123)}
 SERVICES_EGRESS |= {("services", "tcp", 443)}
 TO_LOG_HOST = {("mgmt", "tcp", 6514)}  # HOST-15: the log hosts live in the management zone
+TO_KEYSTONE = {("services", "tcp", 5000)}  # backup.swiftAuthUrl of the dev stack: https://keystone...:5000/v3
 EGRESS = {
     "bastion": SERVICES_EGRESS | TO_LOG_HOST | {("app", "tcp", 22), ("data", "tcp", 22), ("pci", "tcp", 22)},
     "app": SERVICES_EGRESS | TO_LOG_HOST | {("data", "tcp", 5432), ("data", "tcp", 443), ("pci", "tcp", 8443)},
-    "db": SERVICES_EGRESS | TO_LOG_HOST,
-    "recordings": SERVICES_EGRESS | TO_LOG_HOST,
+    "db": SERVICES_EGRESS | TO_LOG_HOST | TO_KEYSTONE,
+    "recordings": SERVICES_EGRESS | TO_LOG_HOST | TO_KEYSTONE,
     "payment": SERVICES_EGRESS | TO_LOG_HOST,
     "loghost": SERVICES_EGRESS,  # its own stream goes to its receiver over loopback
 }
 EGRESS["bastion"] |= {("mgmt", "tcp", 22)}  # SSH to the log host
+METADATA_FETCH = {("metadata", "tcp", 80)}
 
 
 @pytest.mark.parametrize("role", sorted(EGRESS))
-def test_output_chain_accepts_the_role_egress_and_logs_the_rest(role: str, tmp_path) -> None:
+def test_output_chain_accepts_the_role_egress_and_drops_the_rest(role: str, tmp_path) -> None:
     nft = _nft(role)
     output = nft.split("chain output {")[1]
-    assert "type filter hook output priority filter; policy accept;" in output  # deny waits for the lab proof
+    assert "type filter hook output priority filter; policy drop;" in output
     cidr_name = {str(net): zone for zone, net in DEV.network.zones.items()} | {DEV.network.services_cidr: "services"}
+    cidr_name["169.254.169.254"] = "metadata"  # root only (cloud-init): the non-root drop sits ahead of it
     found = re.findall(r"ip daddr ([0-9./]+) (tcp|udp) dport (\d+) accept", output)
-    assert {(cidr_name[cidr], proto, int(port)) for cidr, proto, port in found} == EGRESS[role]
+    assert {(cidr_name[cidr], proto, int(port)) for cidr, proto, port in found} == EGRESS[role] | METADATA_FETCH
     lines = [line.strip() for line in output.splitlines()]
     chain = lines[: lines.index("}")]  # the output chain, up to its closing brace
-    assert chain[-2] == 'limit rate 5/second burst 10 packets log prefix "ccaas-egress-unlisted: " level info'
-    assert chain[-1] == "counter"  # no verdict: the policy (accept) decides
+    assert chain[-2] == 'limit rate 5/second burst 10 packets log prefix "ccaas-egress-drop: " level info'
+    assert chain[-1] == "counter drop"
     _nft_check(nft, tmp_path, role)
 
 
@@ -195,3 +198,40 @@ def test_a_role_whose_hosts_cannot_reach_the_log_host_is_refused() -> None:
     )
     with pytest.raises(role_model.RoleModelError, match="app: its hosts cannot reach the log host"):
         role_model.check_model(without_app)
+
+
+def test_a_role_that_backs_up_without_a_path_to_keystone_is_refused() -> None:
+    """BKP-01: an agent that cannot fetch its token loses every backup, silently, at both walls."""
+    without = tuple(
+        dataclasses.replace(r, egress=role_model.SERVICES_EGRESS) if r.name == "recordings" else r
+        for r in role_model.MODEL
+    )
+    with pytest.raises(role_model.RoleModelError, match="recordings: its backup agent cannot reach Keystone"):
+        role_model.check_model(without)
+
+
+def _services_egress(cfg, role: str) -> set[tuple[str, int]]:
+    services = cfg.network.services_cidr
+    return {
+        (r.protocol, r.port)
+        for r in firewall_rules(cfg)
+        if r.role == role and r.direction == "egress" and r.remote_cidr == services
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [("https://keystone.internal:5000/v3", 5000), ("https://keystone.internal:35357/v3", 35357),
+     ("https://keystone.internal/v3", 443), ("https://keystone.internal:443/identity/v3", 443)],
+)  # fmt: skip
+def test_the_backup_hosts_reach_keystone_on_the_port_of_its_url(url: str, port: int) -> None:
+    cfg = dataclasses.replace(DEV, backup=dataclasses.replace(DEV.backup, swift_auth_url=url))
+    every_host = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 443)}
+    for role in ("db", "recordings"):
+        assert _services_egress(cfg, role) == every_host | {("tcp", port)}
+    for role in ("app", "bastion", "payment", "loghost"):
+        assert _services_egress(cfg, role) == every_host
+    rules = [(r.role, r.direction, r.protocol, r.port, r.remote_cidr, r.remote_role) for r in firewall_rules(cfg)]
+    assert len(rules) == len(set(rules)), "a duplicate security-group rule (Neutron refuses it with 409)"
+    slugs = [r.slug for r in firewall_rules(cfg)]
+    assert len(slugs) == len(set(slugs)), "two rules with one Pulumi resource name"

@@ -415,3 +415,47 @@ def test_a_valid_stack_config_holds_validated_types() -> None:
     assert all(isinstance(c, Cidr) for c in cfg.network.admin_cidrs)
     assert all(isinstance(a.name, PosixUser) and isinstance(a.ssh_public_key, SshPublicKey) for a in cfg.admins)
     assert isinstance(cfg.backup.swift_auth_url, HttpsUrl) and isinstance(cfg.tls.hostname, HostName)
+
+
+OUTSIDE_SERVICES = [  # dev's servicesCidr is 10.20.250.0/24: each of these would be dropped at both walls
+    (("network", "dnsNameservers"), ["10.20.250.53", "8.8.8.8"], "network.dnsNameservers[1]", "8.8.8.8"),
+    (("network", "dnsNameservers"), ["10.20.251.53"], "network.dnsNameservers[0]", "10.20.251.53"),
+    (("network", "ntpServers"), ["162.159.200.1"], "network.ntpServers[0]", "162.159.200.1"),
+    (("network", "ntpServers"), ["10.20.249.255"], "network.ntpServers[0]", "10.20.249.255"),
+    (("backup", "swiftAuthUrl"), "https://10.20.10.5:5000/v3", "backup.swiftAuthUrl", "10.20.10.5"),
+    (("backup", "s3Endpoint"), "192.168.1.10", "backup.s3Endpoint", "192.168.1.10"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected", "shown"), OUTSIDE_SERVICES, ids=[e for _, _, e, _ in OUTSIDE_SERVICES]
+)
+def test_a_service_address_outside_the_services_cidr_is_refused(path: tuple, value: Any, expected: str, shown: str):
+    values = copy.deepcopy(dev_values())
+    values[path[0]][path[1]] = value
+    with pytest.raises(ConfigError) as raised:
+        parse_config(values, (), "dev", now=NOW)
+    assert raised.value.problems == [
+        f"{expected}: {shown} must lie inside "
+        "network.servicesCidr (10.20.250.0/24), the only place hosts may reach services: move the service there "
+        "or set servicesCidr to cover it"
+    ]
+
+
+def test_service_names_and_addresses_inside_the_services_cidr_are_accepted() -> None:
+    """A name is resolved on the host (not checkable here); the CIDR's own edges are inside it."""
+    values = copy.deepcopy(dev_values())
+    values["network"]["ntpServers"] = ["ntp.internal", "10.20.250.0", "10.20.250.255"]
+    values["network"]["dnsNameservers"] = ["10.20.250.1"]
+    values["backup"]["swiftAuthUrl"] = "https://10.20.250.5/v3"
+    values["backup"]["s3Endpoint"] = "10.20.250.6"
+    cfg = parse_config(values, (), "dev", now=NOW)
+    assert cfg.network.ntp_servers == ("ntp.internal", "10.20.250.0", "10.20.250.255")
+
+
+def test_a_bad_services_cidr_is_reported_once_not_again_per_service() -> None:
+    values = copy.deepcopy(dev_values())
+    values["network"]["servicesCidr"] = "8.8.8.0/24"
+    with pytest.raises(ConfigError) as raised:
+        parse_config(values, (), "dev", now=NOW)
+    assert [p.split(":")[0] for p in raised.value.problems] == ["network.servicesCidr"]
