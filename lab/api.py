@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import paramiko
+
 from ccsec.backup.private_files import private_dir, write_private
 from ccsec.errors import CcsecError
 from ccsec.infra.roles import BACKUP_ROLES, DATA_VOLUME_ROLES, LOG_HOST_ROLE, MODEL
@@ -28,7 +30,7 @@ from ccsec.lab import backup_target, image, log_pki, state, testbeds, vm
 from ccsec.lab.keys import generate_ed25519, known_hosts_line
 from ccsec.lab.paths import work_dir
 from ccsec.lab.progress import Progress, Stopwatch
-from ccsec.lab.ssh import run, wait_connect
+from ccsec.lab.ssh import connect, run, wait_connect
 from ccsec.lab.state import HostState, LabState
 
 if TYPE_CHECKING:  # the Swift all-in-one is a test bed, not product code: imported where the lab starts it
@@ -266,6 +268,46 @@ class ConsoleWatcher:
                 self._say(f"{self._host.name}: {label}")
 
 
+POLL_S = 8.0  # cloud-init status polls: each one an SSH handshake the TCG guest pays for
+
+
+def _sleep_ticking(seconds: float, tick: Callable[[], None]) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        tick()
+        time.sleep(min(2.0, max(0.0, end - time.monotonic())))
+
+
+def _remote(host: HostState, deadline: float, command: str) -> str:
+    """One command on a fresh session (pinned key); its stdout, or "" when the VM does not answer in time."""
+    try:
+        client = connect(host.ssh_host, host.ssh_port, host.user, host.identity_file, host.known_hosts_file)
+    except paramiko.BadHostKeyException:
+        raise  # never a transient: a different machine answers on the pinned address
+    except (OSError, EOFError, paramiko.SSHException):
+        return ""
+    try:
+        _, out, _ = run(client, command, timeout=max(10.0, min(60.0, deadline - time.monotonic())))
+        return out
+    except (OSError, EOFError, paramiko.SSHException):
+        return ""
+    finally:
+        client.close()
+
+
+def _cloud_init_status(host: HostState, deadline: float, watch: Callable[[], None]) -> tuple[str, str]:
+    """("running" | "done" | "error" | ..., cloud-init's own report); a poll that gets no answer is "running"
+    until the deadline (a TimeoutError then)."""
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"{host.name}: cloud-init not finished before the deadline")
+    if not vm.is_ours(host.pid, Path(host.vm_dir)):
+        raise RuntimeError("VM exited while waiting for cloud-init")
+    watch()
+    out = _remote(host, deadline, "cloud-init status --long")
+    match = re.search(r"^status: *(\S+)", out, re.MULTILINE)
+    return (match.group(1) if match else "running"), out
+
+
 def _wait_ready(host: HostState, deadline: float, say: Progress, watch: Callable[[], None] | None = None) -> None:
     """Wait for SSH (pinned key) and for cloud-init to finish; fail on cloud-init errors.
 
@@ -283,14 +325,18 @@ def _wait_ready(host: HostState, deadline: float, say: Progress, watch: Callable
         tick=watch,
     )
     say(f"{host.name}: SSH up with pinned host key, waiting for cloud-init")
-    try:
-        remaining = max(30.0, deadline - time.monotonic())
-        rc, out, err = run(client, "cloud-init status --wait --long", timeout=remaining, tick=watch)
-        if rc != 0:
-            _, log, _ = run(client, "sudo -n tail -n 40 /var/log/cloud-init-output.log || true", timeout=30)
-            raise LabError(f"{host.name}: cloud-init did not finish cleanly (exit {rc}):\n{out}{err}\n{log}")
-    finally:
-        client.close()
+    # Not one long `cloud-init status --wait`: a session open while cloud-init first loads the host's
+    # nftables is picked up by conntrack mid-stream from sshd's side, so the output chain (default-deny)
+    # drops sshd's replies and the session stalls for good. Every poll is a fresh session, seen from its SYN.
+    client.close()
+    while True:
+        status, out = _cloud_init_status(host, deadline, watch)
+        if status not in ("running", "not"):  # "not run": cloud-init has not started yet
+            break
+        _sleep_ticking(POLL_S, watch)
+    if status != "done":
+        log = _remote(host, deadline, "sudo -n tail -n 40 /var/log/cloud-init-output.log || true")
+        raise LabError(f"{host.name}: cloud-init did not finish cleanly ({status}):\n{out}\n{log}")
     host.ready = True
 
 
