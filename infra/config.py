@@ -431,6 +431,7 @@ def _check_services_reach(reader: _Reader, network: NetworkSpec, backup: BackupS
     there, so a resolver or time server outside it would be dropped on every host, silently. A name
     (an NTP server, Keystone's host) is resolved on the host and cannot be checked here.
     """
+
     def reported(path: str) -> bool:  # a value its own validator refused: one error per value is enough
         return any(p.startswith(path) for p in reader.problems)
 
