@@ -502,6 +502,7 @@ def render_lab_user_data(
         totp[totp_person.name] = totp_person.seed_hex
     cfg = replace(cfg, admins=tuple(admins))
     if backup_env and "ST_AUTH" in backup_env:  # the lab Swift's auth URL: its port is the backup roles' egress
+        _check("backup_env.ST_AUTH", validate.https_url(backup_env["ST_AUTH"]))
         cfg = replace(cfg, backup=replace(cfg.backup, swift_auth_url=backup_env["ST_AUTH"]))
     extra = (ExtraEgress(LAB_GATEWAY, "tcp", jump_ports, LAB_JUMP_COMMENT),) if jump_ports else ()
     identity = HostIdentity(host_key_private_openssh, host_key_public_openssh)

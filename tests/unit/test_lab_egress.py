@@ -10,7 +10,7 @@ from hostkeys import identity
 from logpath import log_path
 
 from ccsec.infra.host_firewall import ExtraEgress
-from ccsec.infra.userdata import render_lab_user_data
+from ccsec.infra.userdata import TemplateValueError, render_lab_user_data
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1gVAkhwXay8i7AN2HRlO+9SWgMtHgzZSybQH7hVb3 ccadmin@lab"
 
@@ -85,3 +85,9 @@ def test_an_extra_egress_that_could_widen_or_inject_is_refused(change: dict) -> 
     values = {"address": "10.0.2.2", "protocol": "tcp", "ports": (40022,), "comment": "lab: ok"} | change
     with pytest.raises(ValueError):
         ExtraEgress(**values)
+
+
+@pytest.mark.parametrize("url", ["http://10.0.2.2:38443/auth/v1.0", "https://10.0.2.2:38443\n/auth", "10.0.2.2:38443"])
+def test_a_lab_swift_url_that_is_not_a_plain_https_url_is_refused(url: str) -> None:
+    with pytest.raises(TemplateValueError, match=r"backup_env\.ST_AUTH"):
+        _output_chain("recordings", backup_env={"ST_AUTH": url})
