@@ -441,7 +441,8 @@ def _check_services_reach(reader: _Reader, network: NetworkSpec, backup: BackupS
     fix = f"must lie inside network.servicesCidr ({services}), the only place hosts may reach services"
     listed = [(f"network.dnsNameservers[{i}]", a) for i, a in enumerate(network.dns_nameservers)]
     listed += [(f"network.ntpServers[{i}]", a) for i, a in enumerate(network.ntp_servers)]
-    listed += [("backup.swiftAuthUrl", urlsplit(backup.swift_auth_url).hostname or "")]
+    if not reported("backup.swiftAuthUrl"):  # urlsplit raises on what its validator refused ("https://[")
+        listed += [("backup.swiftAuthUrl", urlsplit(backup.swift_auth_url).hostname or "")]
     listed += [("backup.s3Endpoint", backup.s3_endpoint)]
     for path, value in listed:
         if reported(path):

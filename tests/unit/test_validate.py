@@ -459,3 +459,13 @@ def test_a_bad_services_cidr_is_reported_once_not_again_per_service() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_config(values, (), "dev", now=NOW)
     assert [p.split(":")[0] for p in raised.value.problems] == ["network.servicesCidr"]
+
+
+@pytest.mark.parametrize("url", ["https://[", "https://[::1", "https://[zz]:5000/v3"])
+def test_a_malformed_keystone_url_is_one_error_not_a_crash(url: str) -> None:
+    """Found by the hostile-values property test: the services-range check must not re-parse a refused URL."""
+    values = copy.deepcopy(dev_values())
+    values["backup"]["swiftAuthUrl"] = url
+    with pytest.raises(ConfigError) as raised:
+        parse_config(values, (), "dev", now=NOW)
+    assert [p.split(":")[0] for p in raised.value.problems] == ["backup.swiftAuthUrl"]
